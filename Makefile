@@ -1,0 +1,47 @@
+# Two commands for a fresh clone with only python3: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export DJANGO_SETTINGS_MODULE := project.settings
+
+# The real stack the second test pass uses; override to point elsewhere.
+REAL_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/celery_canvas_test
+RABBITMQ_URL ?= amqp://guest:guest@127.0.0.1:5672//
+REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: run test test-embedded test-real install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.run-deps: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.test-deps: requirements.txt requirements-test.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-test.txt
+	touch $@ $(VENV)/.run-deps
+
+install: $(VENV)/.run-deps
+
+# Web on http://127.0.0.1:8000, one worker and beat, with labelled logs; Ctrl-C stops all three.
+run: $(VENV)/.run-deps
+	DJANGO_CONFIGURATION=$${DJANGO_CONFIGURATION:-Dev} $(BIN)/python manage.py migrate --no-input
+	DJANGO_CONFIGURATION=$${DJANGO_CONFIGURATION:-Dev} $(BIN)/python manage.py makesuperuser
+	PATH=$(CURDIR)/$(BIN):$$PATH DJANGO_CONFIGURATION=$${DJANGO_CONFIGURATION:-Dev} $(BIN)/honcho start
+
+# Every test on the embedded default, then again on PostgreSQL + RabbitMQ, and the broker
+# tests on Redis. Unreachable services are skipped with a message (REQUIRE_REAL_SERVICES=1:
+# they fail instead).
+test: test-embedded test-real
+
+test-embedded: $(VENV)/.test-deps
+	env -u TEST_DATABASE_URL -u TEST_CELERY_BROKER_URL DJANGO_CONFIGURATION=Test $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-real: $(VENV)/.test-deps
+	TEST_DATABASE_URL=$(REAL_DATABASE_URL) TEST_CELERY_BROKER_URL=$(RABBITMQ_URL) DJANGO_CONFIGURATION=Test $(BIN)/python -m pytest $(PYTEST_ARGS)
+	TEST_DATABASE_URL=$(REAL_DATABASE_URL) TEST_CELERY_BROKER_URL=$(REDIS_URL) DJANGO_CONFIGURATION=Test $(BIN)/python -m pytest -m broker $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var test-artifacts

@@ -1,0 +1,25 @@
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Create an admin account if there is none, and print its generated password once."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--username", default="admin")
+        parser.add_argument("--email", default="admin@example.com")
+
+    def handle(self, *args, username, email, **options):
+        User = get_user_model()
+        if User.objects.filter(is_superuser=True).exists():
+            names = ", ".join(
+                User.objects.filter(is_superuser=True).values_list("username", flat=True)
+            )
+            self.stdout.write(f"An admin account exists ({names}); nothing changed.")
+            return
+        password = secrets.token_urlsafe(12)
+        User.objects.create_superuser(username=username, email=email, password=password)
+        self.stdout.write(self.style.SUCCESS(f"Created admin account '{username}'."))
+        self.stdout.write(f"Password (shown only this once): {password}")
