@@ -208,12 +208,15 @@ class Test(Base):
     someone else consumes from.
     """
 
-    VAR_DIR = BASE_DIR / "var" / "test"
+    # Two test runs at once (two checkouts' CI, say) each name their own folder and queue.
+    VAR_DIR = values.PathValue(
+        BASE_DIR / "var" / "test", check_exists=False, environ_name="TEST_VAR_DIR", environ_prefix=None
+    )
     DATABASE_URL = values.Value(None, environ_name="TEST_DATABASE_URL", environ_prefix=None)
     CELERY_BROKER_URL = values.Value(
         "filesystem://", environ_name="TEST_CELERY_BROKER_URL", environ_prefix=None
     )
-    CELERY_TASK_DEFAULT_QUEUE = "test"
+    CELERY_TASK_DEFAULT_QUEUE = values.Value("test", environ_name="TEST_CELERY_QUEUE", environ_prefix=None)
     REPORTS_TIME_SCALE = values.FloatValue(0.01, environ_prefix=None)
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -19,7 +19,6 @@ from tests.services import unreachable_services
 from tests.utils import wait_until
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-ARTIFACTS = BASE_DIR / "test-artifacts"
 
 
 def pytest_report_header(config):
@@ -53,8 +52,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     """
     from tests.tasks import echo
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / "worker.log"
+    log_path = Path(settings.VAR_DIR) / "worker.log"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings", "DJANGO_CONFIGURATION": "Test"}
     command = [
         sys.executable, "-m", "celery", "-A", "project", "worker",
