@@ -36,7 +36,7 @@ def broker_transport_options(broker_url, var_dir, polling_interval):
     """Transport options for the broker that ``broker_url`` names."""
     scheme = broker_url.partition("://")[0]
     if scheme == "filesystem":
-        folder = Path(var_dir) / "broker"
+        folder = Path(var_dir).resolve() / "broker"
         return {
             # Absolute paths: kombu's defaults are relative to whatever the cwd is.
             "data_folder_in": str(folder / "queue"),

@@ -21,5 +21,5 @@ def unreachable_services(database, broker_url):
             with Connection(broker_url, connect_timeout=3) as connection:
                 connection.ensure_connection(max_retries=1)
         except Exception as error:  # kombu raises the transport's own errors
-            problems.append(f"broker {broker_url} ({error})")
+            problems.append(f"broker {Connection(broker_url).as_uri()} ({error})")
     return problems

@@ -1,0 +1,25 @@
+# The app image: web (gunicorn), worker and beat all run from it (see docker-compose.yml).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    DJANGO_SETTINGS_MODULE=project.settings \
+    DJANGO_CONFIGURATION=Prod \
+    VAR_DIR=/app/var
+
+WORKDIR /app
+# DejaVu covers names outside Latin-1 in the voter-roll PDFs.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+# collectstatic reads settings only; these placeholders never reach a running container.
+RUN DJANGO_SECRET_KEY=collectstatic DATABASE_URL=sqlite:////tmp/unused.sqlite3 \
+    CELERY_BROKER_URL=memory:// python manage.py collectstatic --no-input \
+    && useradd --create-home app && mkdir -p /app/var && chown -R app /app/var
+USER app
+
+EXPOSE 8000
+CMD ["gunicorn", "project.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

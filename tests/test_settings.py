@@ -1,0 +1,48 @@
+"""Each configuration starts (or refuses to) as documented."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+PRODUCTION_ENV = {
+    "DJANGO_CONFIGURATION": "Prod",
+    "DJANGO_SECRET_KEY": "k7#Vq9!zR2m$Xw4@Lp8^Tn6&Hb3*Jd5(Fc1)Gs0-Ya_Ue+Oi=Wr",
+    "DJANGO_ALLOWED_HOSTS": "canvas.example.org",
+    "DATABASE_URL": "postgres://canvas:secret@db.internal:5432/canvas",
+    "CELERY_BROKER_URL": "amqp://canvas:secret@mq.internal:5672//",
+}
+
+
+def manage(*args, env):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "TEST_"))}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR, env={**clean, **env}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_prod_passes_the_deployment_checklist_with_a_production_environment(tmp_path):
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION_ENV, "VAR_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_prod_refuses_to_start_without_a_secret_key(tmp_path):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DJANGO_SECRET_KEY"}
+    result = manage("check", env={**env, "VAR_DIR": str(tmp_path)})
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_sqlite_is_tuned_for_several_writer_processes():
+    options = settings.DATABASES["default"].get("OPTIONS", {})
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        assert options["transaction_mode"] == "IMMEDIATE"
+        assert "journal_mode=WAL" in options["init_command"]
+        assert options["timeout"] >= 10
+    else:
+        assert settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
