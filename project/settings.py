@@ -177,6 +177,14 @@ class Base(Configuration):
             "task": "project.tasks.purge_processed_broker_messages",
             "schedule": 10 * 60,
         },
+        "reports-fail-stalled": {
+            "task": "reports.tasks.fail_stalled_reports",
+            "schedule": 10 * 60,
+        },
+        "voterroll-fail-stalled-runs": {
+            "task": "voterroll.tasks.fail_stalled_runs",
+            "schedule": 10 * 60,
+        },
         # django-celery-results keeps results for CELERY_RESULT_EXPIRES (a day); this deletes
         # older ones.
         "celery.backend_cleanup": {
@@ -192,9 +200,15 @@ class Base(Configuration):
     REPORTS_TIME_SCALE = values.FloatValue(1.0, environ_prefix=None)
     REPORTS_FAILURE_RATE = values.FloatValue(0.1, environ_prefix=None)
     REPORTS_SEED = values.IntegerValue(0, environ_prefix=None)
+    # Seconds after which a report still Processing is given up on (marked Error) by beat's
+    # watchdog; far beyond the longest story (6 long attempts and their back-off).
+    REPORTS_STALLED_AFTER = values.PositiveIntegerValue(2 * 60 * 60, environ_prefix=None)
 
     # voterroll: the most voters one station (one table, one PDF) serves.
     VOTERROLL_STATION_SIZE = values.PositiveIntegerValue(500, environ_prefix=None)
+    # Seconds after which a run still queued or running is marked failed by beat's watchdog
+    # (while it looks active, no other run may start).
+    VOTERROLL_STALLED_AFTER = values.PositiveIntegerValue(60 * 60, environ_prefix=None)
 
 
 class Dev(Base):

@@ -1,0 +1,204 @@
+"""Group and chord reports: one report runs three demo tasks, and logs every attempt and callback.
+
+The two kinds share everything but their canvas, so the shared parts live in abstract models.
+"""
+from datetime import timedelta
+
+from celery import chord, group, signature
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import timezone
+
+from .stories import MAX_RETRIES, WORK_SECONDS, task_name
+
+WORK_STEPS = tuple(WORK_SECONDS)  # short, medium, long
+CALLBACK_STEPS = ("finished", "error")
+
+
+class Status(models.IntegerChoices):
+    PROCESSING = 0, "Processing"
+    ERROR = 1, "Error"
+    FINISHED = 2, "Finished"
+
+
+class Report(models.Model):
+    """A report whose work is a canvas of demo tasks, sent once when the report is created."""
+
+    kind = None  # "group" or "chord": the prefix of its tasks' names
+    # Written only by the tasks and the conditional update that claims the send, never by a
+    # plain save() of a copy that may be stale.
+    TASK_OWNED_FIELDS = ("status", "is_celery_task_sent")
+
+    created_dt = models.DateTimeField("created", auto_now_add=True)
+    status = models.IntegerField(choices=Status.choices, default=Status.PROCESSING)
+    is_celery_task_sent = models.BooleanField("canvas sent", default=False)
+
+    class Meta:
+        abstract = True
+        ordering = ("-pk",)
+
+    def __str__(self):
+        return f"{self.kind.capitalize()} report {self.pk}"
+
+    def save(self, *args, **kwargs):
+        """Save, and send the canvas after the transaction commits, once per report.
+
+        The send is claimed with a conditional UPDATE inside the transaction: of two concurrent
+        saves only one updates the row, and a rollback undoes the claim and drops the send.
+        """
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name not in self.TASK_OWNED_FIELDS
+            ]
+        using = kwargs.get("using") or transaction.DEFAULT_DB_ALIAS
+        with transaction.atomic(using=using):
+            super().save(*args, **kwargs)
+            claimed = (
+                type(self)
+                ._default_manager.using(using)
+                .filter(pk=self.pk, is_celery_task_sent=False)
+                .update(is_celery_task_sent=True)
+            )
+            if claimed == 1:
+                self.is_celery_task_sent = True
+                transaction.on_commit(self.send_canvas, using=using)
+
+    def send_canvas(self):
+        self.canvas().apply_async()
+
+    def canvas(self):
+        raise NotImplementedError
+
+    def task_signature(self, step, immutable=False):
+        return signature(task_name(self.kind, step), kwargs={"report_id": self.pk}, immutable=immutable)
+
+    @classmethod
+    def log_model(cls):
+        return cls._meta.get_field("task_logs").related_model
+
+    def is_stalled(self):
+        return self.created_dt < timezone.now() - timedelta(seconds=settings.REPORTS_STALLED_AFTER)
+
+    def unsettled_steps(self, at=None):
+        """The work steps whose outcome was not known at ``at`` (now by default).
+
+        A step is settled once an attempt finished, or its last allowed retry failed; between
+        two attempts, while a retry waits for its countdown, it is not.
+        """
+        settled = set()
+        for log in self.task_logs.all():
+            if log.finished_dt is None or (at is not None and log.finished_dt > at):
+                continue
+            if log.status == Status.FINISHED or log.retry >= MAX_RETRIES:
+                settled.add(log.step)
+        return [step for step in WORK_STEPS if step not in settled]
+
+    def is_in_progress(self):
+        """Whether the report may still change: its admin page keeps refreshing until it cannot.
+
+        A group's "finished" callback sets the status while other tasks still run, so the
+        status alone does not say; a report past REPORTS_STALLED_AFTER is given up on.
+        """
+        if self.is_stalled():
+            return False
+        return self.status == Status.PROCESSING or bool(self.unsettled_steps())
+
+    def callback_summary(self):
+        """One sentence per callback: when "finished" ran and what still ran then; how often "error" ran."""
+        logs = list(self.task_logs.all())
+        finished_runs = [log for log in logs if log.step == "finished"]
+        error_runs = sum(1 for log in logs if log.step == "error")
+        sentences = []
+        for run in finished_runs:
+            after = (run.created_dt - self.created_dt).total_seconds()
+            still_running = self.unsettled_steps(at=run.created_dt)
+            if still_running:
+                sentences.append(
+                    f"“finished” ran {after:.2f} s after creation while {', '.join(still_running)} "
+                    "was still running."
+                )
+            else:
+                sentences.append(f"“finished” ran {after:.2f} s after creation, after every task had settled.")
+        if not finished_runs:
+            sentences.append("“finished” has not run.")
+        sentences.append(f"“error” ran {error_runs} time{'' if error_runs == 1 else 's'}.")
+        return " ".join(sentences)
+
+
+class TaskLog(models.Model):
+    """One attempt of a work task, or one run of a callback."""
+
+    task_name = models.CharField(max_length=255)
+    status = models.IntegerField(choices=Status.choices, default=Status.PROCESSING)
+    retry = models.IntegerField(default=0)
+    created_dt = models.DateTimeField("created", auto_now_add=True)
+    finished_dt = models.DateTimeField("finished", null=True)
+
+    class Meta:
+        abstract = True
+        ordering = ("created_dt", "pk")
+
+    def __str__(self):
+        return f"{self.report_id} {self.task_name}"
+
+    @property
+    def step(self):
+        return self.task_name.rsplit("_", 1)[-1]
+
+
+class ReportGroup(Report):
+    """Runs ``group(short, medium, long)`` with ``link(finished)`` and ``link_error(error)``.
+
+    Celery links a group's callback to its first task only, and its errback to every task: so
+    "finished" runs when *short* succeeds, whatever the others do, and "error" runs once per
+    task that fails for good. That is the lesson this report shows, so it is kept as is.
+    """
+
+    kind = "group"
+
+    class Meta(Report.Meta):
+        verbose_name = "group report"
+
+    def canvas(self):
+        job = group([self.task_signature(step) for step in WORK_STEPS])
+        job.link(self.task_signature("finished", immutable=True))
+        job.link_error(self.task_signature("error", immutable=True))
+        return job
+
+
+class ReportGroupTaskLog(TaskLog):
+    report = models.ForeignKey(ReportGroup, on_delete=models.CASCADE, related_name="task_logs")
+
+    class Meta(TaskLog.Meta):
+        verbose_name = "group report task log"
+
+
+class ReportChord(Report):
+    """Runs ``chord(short, medium, long)(finished)``, with ``error`` as the body's errback.
+
+    With django-celery-results the body waits for every header task: "finished" runs once
+    after all three succeed; if one fails for good, the chord errors once its last header task
+    is done, and "error" runs once.
+    """
+
+    kind = "chord"
+
+    class Meta(Report.Meta):
+        verbose_name = "chord report"
+
+    def canvas(self):
+        finished = self.task_signature("finished", immutable=True)
+        finished.on_error(self.task_signature("error", immutable=True))
+        return chord([self.task_signature(step) for step in WORK_STEPS], finished)
+
+
+class ReportChordTaskLog(TaskLog):
+    report = models.ForeignKey(ReportChord, on_delete=models.CASCADE, related_name="task_logs")
+
+    class Meta(TaskLog.Meta):
+        verbose_name = "chord report task log"
+
+
+REPORT_MODELS = {model.kind: model for model in (ReportGroup, ReportChord)}

@@ -1,0 +1,76 @@
+"""The ten demo task names of the tutorial, registered from two task bodies, and the watchdog.
+
+``report_<kind>_<step>`` for kind in (group, chord) and step in (short, medium, long, finished,
+error): the kind and step are attributes of the task, so each body is written once.
+"""
+from celery import Task, shared_task
+from django.conf import settings
+
+from . import work
+from .models import CALLBACK_STEPS, REPORT_MODELS, WORK_STEPS
+from .stories import MAX_RETRIES, WORK_SECONDS, attempt_story, task_name
+
+
+class ReportTask(Task):
+    """A report task; ``report_kind`` and ``step`` say which of the ten it is."""
+
+    report_kind = None
+    step = None
+    acks_late = True
+    max_retries = MAX_RETRIES
+
+    def retry_later(self, report_id, exc):
+        """Retry after the story's scaled, jittered back-off; once retries run out, raise ``exc``."""
+        story = attempt_story(self.report_kind, self.step, report_id, self.request.retries)
+        return self.retry(countdown=story.retry_countdown, exc=exc)
+
+
+def run_work_step(self, report_id):
+    try:
+        return work.run_attempt(self.report_kind, self.step, report_id, self.request.retries)
+    except Exception as exc:
+        raise self.retry_later(report_id, exc) from exc
+
+
+def run_callback_step(self, report_id):
+    try:
+        work.run_callback(self.report_kind, self.step, report_id, self.request.retries)
+    except Exception as exc:
+        raise self.retry_later(report_id, exc) from exc
+
+
+def work_time_limits(step):
+    """Soft and hard time limits for a work step: its longest scaled sleep on top of the project's.
+
+    The demo tasks are long on purpose (up to 100 s at full scale), so they opt out of the
+    project's 25/30 s limits, which they would overrun; the price is that a worker's 30 s
+    graceful shutdown may cut one short, and acks_late then runs that attempt again.
+    """
+    longest = WORK_SECONDS[step][1] * settings.REPORTS_TIME_SCALE
+    return {
+        "soft_time_limit": settings.CELERY_TASK_SOFT_TIME_LIMIT + longest,
+        "time_limit": settings.CELERY_TASK_TIME_LIMIT + longest,
+    }
+
+
+def register_report_tasks():
+    for kind in REPORT_MODELS:
+        for step in WORK_STEPS:
+            shared_task(
+                run_work_step, name=task_name(kind, step), base=ReportTask, bind=True,
+                report_kind=kind, step=step, **work_time_limits(step),
+            )  # fmt: skip
+        for step in CALLBACK_STEPS:
+            shared_task(
+                run_callback_step, name=task_name(kind, step), base=ReportTask, bind=True,
+                report_kind=kind, step=step,
+            )  # fmt: skip
+
+
+register_report_tasks()
+
+
+@shared_task
+def fail_stalled_reports():
+    """Beat's watchdog over reports whose canvas never finished."""
+    return work.fail_stalled_reports()

@@ -1,0 +1,99 @@
+"""A report's attempts and callbacks as a picture: an inline SVG rendered on the server.
+
+One lane per work task, one bar per attempt coloured by its outcome, and a dashed marker
+where each callback ran, on an axis of seconds since the report was created.
+"""
+import math
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from .models import WORK_STEPS, Status
+
+WIDTH = 760
+LABEL_WIDTH = 80
+RIGHT_PAD = 24
+MARKER_LABEL_HEIGHT = 18
+LANE_HEIGHT = 28
+BAR_HEIGHT = 16
+AXIS_HEIGHT = 34
+LEGEND_HEIGHT = 22
+OUTCOME_CLASS = {Status.PROCESSING: "running", Status.ERROR: "failed", Status.FINISHED: "done"}
+
+
+def tick_step(span, most=8):
+    """The smallest 1, 2 or 5 times a power of ten that cuts ``span`` into at most ``most`` ticks."""
+    power = 10 ** math.floor(math.log10(span / most))
+    return next(power * m for m in (1, 2, 5, 10) if span / (power * m) <= most)
+
+
+def timeline_context(report, now=None):
+    """Everything the SVG template draws, in pixels, for ``report`` at ``now``."""
+    now = now or timezone.now()
+    logs = list(report.task_logs.all())
+
+    def seconds(moment):
+        return (moment - report.created_dt).total_seconds()
+
+    ends = [seconds(log.finished_dt or now) for log in logs]
+    span = max([0.1, *ends])
+    step = tick_step(span)
+    axis_end = math.ceil(span / step) * step
+    plot_width = WIDTH - LABEL_WIDTH - RIGHT_PAD
+
+    def x(t):
+        return LABEL_WIDTH + max(0.0, t) / axis_end * plot_width
+
+    lanes_top = MARKER_LABEL_HEIGHT
+    lanes_bottom = lanes_top + LANE_HEIGHT * len(WORK_STEPS)
+    lane_of = {name: index for index, name in enumerate(WORK_STEPS)}
+    bars, markers = [], []
+    for log in logs:
+        start, end = seconds(log.created_dt), seconds(log.finished_dt or now)
+        if log.step in lane_of:
+            top = lanes_top + LANE_HEIGHT * lane_of[log.step] + (LANE_HEIGHT - BAR_HEIGHT) / 2
+            bars.append({
+                "x": f"{x(start):.1f}", "y": f"{top:.1f}",
+                "width": f"{max(1.5, x(end) - x(start)):.1f}", "height": BAR_HEIGHT,
+                "outcome": OUTCOME_CLASS[log.status],
+                "title": f"{log.task_name}, retry {log.retry}: {log.get_status_display()}, "
+                f"{start:.2f}–{end:.2f} s",
+            })  # fmt: skip
+        else:
+            markers.append({
+                "x": f"{x(start):.1f}", "callback": log.step,
+                "title": f"{log.task_name} ran at {start:.2f} s",
+            })  # fmt: skip
+
+    ticks = []
+    count = round(axis_end / step)
+    for index in range(count + 1):
+        value = index * step
+        ticks.append({"x": f"{x(value):.1f}", "label": f"{value:g}"})
+    lanes = [
+        {"name": name, "y": lanes_top + LANE_HEIGHT * index, "label_y": lanes_top + LANE_HEIGHT * index + LANE_HEIGHT / 2 + 4}
+        for index, name in enumerate(WORK_STEPS)
+    ]
+    legend_y = lanes_bottom + AXIS_HEIGHT
+    return {
+        "width": WIDTH,
+        "height": legend_y + LEGEND_HEIGHT,
+        "plot_left": LABEL_WIDTH,
+        "plot_right": WIDTH - RIGHT_PAD,
+        "lane_width": plot_width,
+        "lane_height": LANE_HEIGHT,
+        "lanes_top": lanes_top,
+        "lanes_bottom": lanes_bottom,
+        "tick_label_y": lanes_bottom + 16,
+        "axis_label_y": lanes_bottom + 30,
+        "legend_y": legend_y,
+        "lanes": lanes,
+        "bars": bars,
+        "markers": markers,
+        "ticks": ticks,
+        "kind": report.kind,
+    }
+
+
+def render_timeline(report, now=None):
+    return render_to_string("reports/timeline.svg", timeline_context(report, now))

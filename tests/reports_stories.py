@@ -1,0 +1,31 @@
+"""Pick report ids whose seeded story gives a test the case it needs."""
+import itertools
+
+from reports.stories import MAX_RETRIES, attempt_story
+
+
+def predicted_attempts(kind, step, report_id):
+    """The stories of a step's attempts for one report, up to its success or its last retry."""
+    stories = []
+    for attempt in range(MAX_RETRIES + 1):
+        stories.append(attempt_story(kind, step, report_id, attempt))
+        if stories[-1].error is None:
+            break
+    return stories
+
+
+def predicted_story(kind, report_id):
+    return {step: predicted_attempts(kind, step, report_id) for step in ("short", "medium", "long")}
+
+
+def find_report_id(kind, wanted, start):
+    """The first id from ``start`` whose predicted story satisfies ``wanted(story, id)``.
+
+    Tests start from different, high numbers: their ids never meet the auto-increment ones,
+    nor each other's, so a task still in flight from one test never touches another's report.
+    """
+    return next(i for i in itertools.count(start) if wanted(predicted_story(kind, i), i))
+
+
+def total_seconds(attempts):
+    return sum(a.duration + (a.retry_countdown if a.error else 0) for a in attempts)

@@ -1,0 +1,156 @@
+"""Group and chord reports run on a real worker: callbacks, retries and their logs."""
+import time
+
+from reports.models import ReportChord, ReportGroup, Status
+from reports.stories import CONNECTIVITY_FAILURE, MAX_RETRIES
+from tests.reports_stories import find_report_id, predicted_story, total_seconds
+from tests.utils import wait_until
+
+
+def quick(story, longest=0.6):
+    return all(total_seconds(attempts) <= longest for attempts in story.values())
+
+
+def succeeds_first_time(attempts):
+    return len(attempts) == 1 and attempts[0].error is None
+
+
+def run_report(model, report_id, timeout=60):
+    """Create the report, wait until nothing in it can change any more, return it."""
+    model.objects.create(pk=report_id)
+
+    def settled():
+        report = model.objects.get(pk=report_id)
+        return report if not report.is_in_progress() else None
+
+    return wait_until(settled, timeout=timeout, interval=0.1, message=f"{model.kind} report {report_id} never settled")
+
+
+def logs_of(report, step):
+    return [log for log in report.task_logs.all() if log.step == step]
+
+
+def outcome(report):
+    """What happened, without timings: every attempt's task, retry number and status."""
+    return sorted((log.task_name, log.retry, log.status) for log in report.task_logs.all())
+
+
+def test_chord_runs_finished_once_after_all_three_tasks(worker):
+    report_id = find_report_id(
+        "chord", lambda s, i: i % 5 and quick(s) and all(map(succeeds_first_time, s.values())), start=10_000
+    )
+
+    report = run_report(ReportChord, report_id)
+
+    finished_runs = logs_of(report, "finished")
+    work = [log for log in report.task_logs.all() if log.step in ("short", "medium", "long")]
+    assert report.status == Status.FINISHED
+    assert len(finished_runs) == 1 and not logs_of(report, "error")
+    assert sorted(log.step for log in work) == ["long", "medium", "short"]
+    assert all(log.status == Status.FINISHED for log in work)
+    assert finished_runs[0].created_dt >= max(log.finished_dt for log in work)
+    assert "after every task had settled" in report.callback_summary()
+
+
+def test_chord_with_a_task_failing_for_good_runs_error_once_after_six_attempts(worker):
+    def case(story, report_id):
+        others_quick = all(succeeds_first_time(story[step]) for step in ("short", "medium"))
+        return report_id % 5 == 0 and others_quick and total_seconds(story["long"]) <= 2.5
+
+    report_id = find_report_id("chord", case, start=20_000)
+
+    report = run_report(ReportChord, report_id)
+    time.sleep(1)  # room for a second errback, were Celery to send one
+
+    long_attempts = logs_of(report, "long")
+    assert report.status == Status.ERROR
+    assert [log.retry for log in long_attempts] == list(range(MAX_RETRIES + 1))
+    assert {(log.task_name, log.status) for log in long_attempts} == {("report_chord_long", Status.ERROR)}
+    assert len(logs_of(report, "error")) == 1
+    assert not logs_of(report, "finished")
+    assert logs_of(report, "error")[0].created_dt >= max(log.finished_dt for log in report.task_logs.all() if log.step != "error")
+
+
+def test_group_runs_finished_after_its_first_task_while_the_others_still_run(worker):
+    def case(story, report_id):
+        short, medium, long = story["short"], story["medium"], story["long"]
+        return (
+            report_id % 5
+            and all(map(succeeds_first_time, (short, medium, long)))
+            and short[0].duration < 0.04
+            and min(medium[0].duration, long[0].duration) > 0.25
+            and quick(story)
+        )
+
+    report_id = find_report_id("group", case, start=30_000)
+
+    report = run_report(ReportGroup, report_id)
+
+    (finished_run,) = logs_of(report, "finished")
+    (short,), (medium,), (long,) = (logs_of(report, step) for step in ("short", "medium", "long"))
+    assert short.finished_dt <= finished_run.created_dt < min(medium.finished_dt, long.finished_dt)
+    assert report.status == Status.FINISHED
+    assert "while medium, long was still running" in report.callback_summary()
+    assert "“error” ran 0 times" in report.callback_summary()
+
+
+def test_group_runs_finished_early_and_error_once_when_its_long_task_fails_for_good(worker):
+    def case(story, report_id):
+        others_quick = all(succeeds_first_time(story[step]) for step in ("short", "medium"))
+        return report_id % 5 == 0 and others_quick and total_seconds(story["long"]) <= 2.5
+
+    report_id = find_report_id("group", case, start=40_000)
+
+    report = run_report(ReportGroup, report_id)
+    time.sleep(1)
+
+    (finished_run,) = logs_of(report, "finished")
+    (error_run,) = logs_of(report, "error")
+    assert finished_run.created_dt < error_run.created_dt
+    assert report.status == Status.ERROR  # the early "finished" did not have the last word
+    assert "“error” ran 1 time." in report.callback_summary()
+
+
+def test_retries_are_logged_with_increasing_numbers_under_their_own_task_name(worker):
+    def case(story, report_id):
+        medium = story["medium"]
+        return (
+            report_id % 5
+            and len(medium) == 3
+            and medium[0].error == CONNECTIVITY_FAILURE
+            and succeeds_first_time(story["short"])
+            and succeeds_first_time(story["long"])
+            and quick(story, longest=1.5)
+        )
+
+    report_id = find_report_id("group", case, start=50_000)
+
+    report = run_report(ReportGroup, report_id)
+
+    medium = logs_of(report, "medium")
+    assert [(log.task_name, log.retry, log.status) for log in medium] == [
+        ("report_group_medium", 0, Status.ERROR),
+        ("report_group_medium", 1, Status.ERROR),
+        ("report_group_medium", 2, Status.FINISHED),
+    ]
+    assert all(earlier.finished_dt <= later.created_dt for earlier, later in zip(medium, medium[1:]))
+
+
+def test_the_same_seed_tells_the_same_story_twice(worker):
+    def case(story, report_id):
+        return report_id % 5 and quick(story, longest=1.0) and any(a.error for s in story.values() for a in s)
+
+    report_id = find_report_id("chord", case, start=60_000)
+    predicted = predicted_story("chord", report_id)
+
+    first = outcome(run_report(ReportChord, report_id))
+    ReportChord.objects.filter(pk=report_id).delete()
+    second = outcome(run_report(ReportChord, report_id))
+
+    assert first == second
+    expected_attempts = sorted(
+        (f"report_chord_{step}", retry, Status.ERROR if story.error else Status.FINISHED)
+        for step, attempts in predicted.items()
+        for retry, story in enumerate(attempts)
+    )
+    assert [entry for entry in first if not entry[0].endswith(("finished", "error"))] == expected_attempts
