@@ -80,7 +80,6 @@ class Base(Configuration):
     ]
     MIDDLEWARE = [
         "django.middleware.security.SecurityMiddleware",
-        "whitenoise.middleware.WhiteNoiseMiddleware",
         "django.contrib.sessions.middleware.SessionMiddleware",
         "django.middleware.common.CommonMiddleware",
         "django.middleware.csrf.CsrfViewMiddleware",
@@ -255,6 +254,13 @@ class Prod(Base):
     SECURE_HSTS_SECONDS = values.IntegerValue(60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+    # gunicorn serves static files through WhiteNoise (runserver and the test server do it
+    # themselves).
+    MIDDLEWARE = [
+        Base.MIDDLEWARE[0],
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+        *Base.MIDDLEWARE[1:],
+    ]
     STORAGES = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
         "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

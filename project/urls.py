@@ -2,6 +2,10 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+admin.site.site_header = "Celery canvas workbench"
+admin.site.site_title = "Celery canvas workbench"
+admin.site.index_title = "Groups, chords and voter rolls"
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
