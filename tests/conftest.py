@@ -6,19 +6,12 @@ services. When they name services that are not reachable, every test is skipped 
 message, or, with REQUIRE_REAL_SERVICES=1 (as CI sets), the run fails.
 """
 import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 from django.conf import settings
 
 from tests.services import unreachable_services
-from tests.utils import wait_until
-
-BASE_DIR = Path(__file__).resolve().parent.parent
+from tests.workers import running_worker
 
 
 def pytest_report_header(config):
@@ -46,43 +39,14 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker):
-    """A real `celery worker` subprocess (prefork, 4 processes) on the test database and queue.
-
-    It also imports tests.tasks, the probe tasks the Celery tests use.
-    """
+    """A real `celery worker` subprocess (prefork, 4 processes) on the test database and queue."""
     from tests.tasks import echo
 
-    log_path = Path(settings.VAR_DIR) / "worker.log"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings", "DJANGO_CONFIGURATION": "Test"}
-    command = [
-        sys.executable, "-m", "celery", "-A", "project", "worker",
-        "--loglevel=INFO", "--concurrency=4", "--purge",
-        "--without-gossip", "--without-mingle",
-        f"--hostname=test-{os.getpid()}@%h", "--include=tests.tasks",
-    ]  # fmt: skip
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    try:
-        # --purge empties the queue before the worker consumes: send nothing until it is ready.
-        wait_until(
-            lambda: process.poll() is not None or " ready." in log_path.read_text(),
-            timeout=60,
-            message=f"worker did not start; see {log_path}",
-        )
-        assert process.poll() is None, f"worker exited at start-up; see {log_path}"
+    # --purge drops what earlier runs left in the queue, before the worker consumes.
+    with running_worker("worker", "--concurrency=4", "--purge") as process:
         with django_db_blocker.unblock():  # the result comes back through the database
             assert echo.delay("ping").get(timeout=30) == "ping"
         yield process
-    finally:
-        # Warm shutdown, as a process manager would ask; then make sure it is gone.
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture
