@@ -65,8 +65,14 @@ class ReportAdmin(admin.ModelAdmin):
         # A saved report is written by its tasks only; its page is for watching.
         return obj is None and super().has_change_permission(request)
 
-    def get_fields(self, request, obj=None):
-        return self.fields if obj else ()
+    def get_fieldsets(self, request, obj=None):
+        if obj:
+            return super().get_fieldsets(request, obj)
+        description = f"Saving creates the report and sends its {self.model.kind} of three tasks."
+        return [(None, {"fields": (), "description": description})]
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj else []
 
     @admin.display(description="kind")
     def kind(self, report):

@@ -2,6 +2,7 @@
 
 The two kinds share everything but their canvas, so the shared parts live in abstract models.
 """
+from collections import Counter
 from datetime import timedelta
 
 from celery import chord, group, signature
@@ -81,29 +82,43 @@ class Report(models.Model):
     def is_stalled(self):
         return self.created_dt < timezone.now() - timedelta(seconds=settings.REPORTS_STALLED_AFTER)
 
-    def unsettled_steps(self, at=None):
-        """The work steps whose outcome was not known at ``at`` (now by default).
+    def step_outcomes(self, at=None):
+        """Each work step's outcome as known at ``at`` (now by default): Finished, Error or None.
 
         A step is settled once an attempt finished, or its last allowed retry failed; between
-        two attempts, while a retry waits for its countdown, it is not.
+        two attempts, while a retry waits for its countdown, it is not (None).
         """
-        settled = set()
+        outcomes = dict.fromkeys(WORK_STEPS)
         for log in self.task_logs.all():
-            if log.finished_dt is None or (at is not None and log.finished_dt > at):
+            if log.step not in outcomes or log.finished_dt is None or (at and log.finished_dt > at):
                 continue
-            if log.status == Status.FINISHED or log.retry >= MAX_RETRIES:
-                settled.add(log.step)
-        return [step for step in WORK_STEPS if step not in settled]
+            if log.status == Status.FINISHED:
+                outcomes[log.step] = Status.FINISHED
+            elif log.retry >= MAX_RETRIES and outcomes[log.step] is None:
+                outcomes[log.step] = Status.ERROR
+        return outcomes
+
+    def unsettled_steps(self, at=None):
+        return [step for step, outcome in self.step_outcomes(at).items() if outcome is None]
+
+    def expected_callback_runs(self, outcomes):
+        """How many times "finished" and "error" run, given the steps' outcomes."""
+        raise NotImplementedError
 
     def is_in_progress(self):
         """Whether the report may still change: its admin page keeps refreshing until it cannot.
 
-        A group's "finished" callback sets the status while other tasks still run, so the
-        status alone does not say; a report past REPORTS_STALLED_AFTER is given up on.
+        That is while a step is unsettled or a callback its canvas owes has not run yet: a
+        group's "finished" sets the status while other tasks still run, so the status alone
+        does not say. A report past REPORTS_STALLED_AFTER is given up on.
         """
         if self.is_stalled():
             return False
-        return self.status == Status.PROCESSING or bool(self.unsettled_steps())
+        outcomes = self.step_outcomes()
+        if self.status == Status.PROCESSING or None in outcomes.values():
+            return True
+        ran = Counter(log.step for log in self.task_logs.all())
+        return any(ran[callback] < runs for callback, runs in self.expected_callback_runs(outcomes).items())
 
     def callback_summary(self):
         """One sentence per callback: when "finished" ran and what still ran then; how often "error" ran."""
@@ -115,10 +130,9 @@ class Report(models.Model):
             after = (run.created_dt - self.created_dt).total_seconds()
             still_running = self.unsettled_steps(at=run.created_dt)
             if still_running:
-                sentences.append(
-                    f"“finished” ran {after:.2f} s after creation while {', '.join(still_running)} "
-                    "was still running."
-                )
+                names = " and ".join(filter(None, [", ".join(still_running[:-1]), still_running[-1]]))
+                verb = "were" if len(still_running) > 1 else "was"
+                sentences.append(f"“finished” ran {after:.2f} s after creation while {names} {verb} still running.")
             else:
                 sentences.append(f"“finished” ran {after:.2f} s after creation, after every task had settled.")
         if not finished_runs:
@@ -167,6 +181,13 @@ class ReportGroup(Report):
         job.link_error(self.task_signature("error", immutable=True))
         return job
 
+    def expected_callback_runs(self, outcomes):
+        # The callback rides on the first task; the errback on every task.
+        return {
+            "finished": int(outcomes[WORK_STEPS[0]] == Status.FINISHED),
+            "error": sum(outcome == Status.ERROR for outcome in outcomes.values()),
+        }
+
 
 class ReportGroupTaskLog(TaskLog):
     report = models.ForeignKey(ReportGroup, on_delete=models.CASCADE, related_name="task_logs")
@@ -192,6 +213,10 @@ class ReportChord(Report):
         finished = self.task_signature("finished", immutable=True)
         finished.on_error(self.task_signature("error", immutable=True))
         return chord([self.task_signature(step) for step in WORK_STEPS], finished)
+
+    def expected_callback_runs(self, outcomes):
+        failed = Status.ERROR in outcomes.values()
+        return {"finished": int(not failed), "error": int(failed)}
 
 
 class ReportChordTaskLog(TaskLog):

@@ -1,0 +1,156 @@
+"""A report's canvas is sent once, after commit; the command and the watchdog around it."""
+import os
+import subprocess
+import sys
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.db import connection, transaction
+from django.utils import timezone
+
+from project.celery import app
+from reports.models import REPORT_MODELS, Report, ReportChord, ReportGroup, Status
+from reports.work import fail_stalled_reports
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """The reports whose canvas is sent, recorded instead of sent: these tests prove when."""
+    sent = []
+    lock = threading.Lock()
+
+    def record(report):
+        with lock:
+            sent.append((report.kind, report.pk))
+
+    monkeypatch.setattr(Report, "send_canvas", record)
+    return sent
+
+
+@pytest.mark.parametrize("model", [ReportGroup, ReportChord])
+def test_a_new_report_sends_its_canvas_once_after_the_commit(transactional_db, sent, model):
+    with transaction.atomic():
+        report = model.objects.create()
+        report.save()
+        assert sent == []  # not before the commit
+
+    assert sent == [(model.kind, report.pk)]
+    assert model.objects.get(pk=report.pk).is_celery_task_sent
+
+
+def test_a_rolled_back_report_sends_nothing(transactional_db, sent):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        ReportChord.objects.create()
+        raise RuntimeError("the request failed after the save")
+
+    assert sent == []
+    assert not ReportChord.objects.exists()
+
+
+def test_concurrent_saves_of_the_same_report_send_one_canvas(transactional_db, sent):
+    (report,) = ReportChord.objects.bulk_create([ReportChord()])  # saved without a send
+    copies = [ReportChord.objects.get(pk=report.pk) for _ in range(2)]  # both see it unsent
+    start = threading.Barrier(len(copies))
+    errors = []
+
+    def save(copy):
+        try:
+            start.wait()
+            with transaction.atomic():
+                copy.save()
+                threading.Event().wait(0.2)  # hold the transaction open: the other save waits
+        except Exception as error:  # reported by the main thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=save, args=(copy,)) for copy in copies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert sent == [("chord", report.pk)]
+    assert ReportChord.objects.get(pk=report.pk).is_celery_task_sent
+
+
+def test_saving_a_stale_copy_does_not_undo_the_tasks_work(transactional_db, sent):
+    report = ReportGroup.objects.create()
+    stale = ReportGroup.objects.get(pk=report.pk)
+    ReportGroup.objects.filter(pk=report.pk).update(status=Status.FINISHED)
+
+    stale.save()
+
+    assert ReportGroup.objects.get(pk=report.pk).status == Status.FINISHED
+    assert len(sent) == 1
+
+
+@pytest.mark.parametrize("kind", ["group", "chord"])
+def test_create_reports_creates_and_sends_count_reports(transactional_db, sent, kind, capsys):
+    call_command("create_reports", kind=kind, count=3)
+
+    assert REPORT_MODELS[kind].objects.count() == 3
+    assert len(sent) == 3
+    assert f"Created 3 {kind} report(s)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--kind", "group", "--count", "0"], "must be a positive integer, not '0'"),
+        (["--kind", "group", "--count", "-2"], "must be a positive integer, not '-2'"),
+        (["--kind", "group", "--count", "many"], "must be a positive integer, not 'many'"),
+        (["--kind", "starmap"], "invalid choice: 'starmap'"),
+        (["--count", "2"], "the following arguments are required: --kind"),
+    ],
+)
+def test_create_reports_refuses_bad_arguments(transactional_db, sent, arguments, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("create_reports", *arguments)
+
+    assert sent == []
+    assert not ReportGroup.objects.exists()
+
+
+def test_create_reports_exits_non_zero_with_the_reason_on_the_command_line():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "create_reports", "--kind", "group", "--count", "zero"],
+        cwd=BASE_DIR, env={**os.environ, "DJANGO_CONFIGURATION": "Test"},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert result.returncode != 0
+    assert "--count: must be a positive integer, not 'zero'" in result.stderr
+
+
+def test_watchdog_marks_only_reports_processing_too_long_as_error(transactional_db, sent, caplog):
+    old = timezone.now() - timedelta(seconds=settings.REPORTS_STALLED_AFTER + 60)
+    stalled_group, stalled_chord, recent, finished = (
+        ReportGroup.objects.create(), ReportChord.objects.create(),
+        ReportGroup.objects.create(), ReportGroup.objects.create(status=Status.FINISHED),
+    )  # fmt: skip
+    for report in (stalled_group, stalled_chord, finished):
+        type(report).objects.filter(pk=report.pk).update(created_dt=old)
+
+    assert fail_stalled_reports() == 2
+
+    assert ReportGroup.objects.get(pk=stalled_group.pk).status == Status.ERROR
+    assert ReportChord.objects.get(pk=stalled_chord.pk).status == Status.ERROR
+    assert ReportGroup.objects.get(pk=recent.pk).status == Status.PROCESSING
+    assert ReportGroup.objects.get(pk=finished.pk).status == Status.FINISHED
+    assert f"stalled group report(s) as Error: ids {stalled_group.pk}" in caplog.text
+    assert f"stalled chord report(s) as Error: ids {stalled_chord.pk}" in caplog.text
+
+
+def test_watchdog_is_scheduled_in_beat_under_its_registered_name():
+    entry = settings.CELERY_BEAT_SCHEDULE["reports-fail-stalled"]
+
+    app.loader.import_default_modules()
+    assert entry["task"] in app.tasks
