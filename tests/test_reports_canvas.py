@@ -1,10 +1,14 @@
 """Group and chord reports run on a real worker: callbacks, retries and their logs."""
 import time
 
+import pytest
+
 from reports.models import ReportChord, ReportGroup, Status
 from reports.stories import CONNECTIVITY_FAILURE, MAX_RETRIES
 from tests.reports_stories import find_report_id, predicted_story, total_seconds
 from tests.utils import wait_until
+
+pytestmark = pytest.mark.broker  # group and chord semantics: run on every broker
 
 
 def quick(story, longest=0.6):
@@ -75,12 +79,13 @@ def test_chord_with_a_task_failing_for_good_runs_error_once_after_six_attempts(w
 def test_group_runs_finished_after_its_first_task_while_the_others_still_run(worker):
     def case(story, report_id):
         short, medium, long = story["short"], story["medium"], story["long"]
+        # Wide margins: the callback's round trip through the broker takes a moment too.
         return (
             report_id % 5
-            and all(map(succeeds_first_time, (short, medium, long)))
+            and succeeds_first_time(short)
             and short[0].duration < 0.04
-            and min(medium[0].duration, long[0].duration) > 0.25
-            and quick(story)
+            and min(total_seconds(medium), total_seconds(long)) > 0.6
+            and quick(story, longest=1.2)
         )
 
     report_id = find_report_id("group", case, start=30_000)
@@ -88,8 +93,9 @@ def test_group_runs_finished_after_its_first_task_while_the_others_still_run(wor
     report = run_report(ReportGroup, report_id)
 
     (finished_run,) = logs_of(report, "finished")
-    (short,), (medium,), (long,) = (logs_of(report, step) for step in ("short", "medium", "long"))
-    assert short.finished_dt <= finished_run.created_dt < min(medium.finished_dt, long.finished_dt)
+    (short,) = logs_of(report, "short")
+    others_done = min(max(log.finished_dt for log in logs_of(report, step)) for step in ("medium", "long"))
+    assert short.finished_dt <= finished_run.created_dt < others_done
     assert report.status == Status.FINISHED
     assert "while medium and long were still running" in report.callback_summary()
     assert "“error” ran 0 times" in report.callback_summary()
