@@ -1,5 +1,6 @@
 """A RollRun's life: created queued, marked running by its first task, completed by its last."""
 import logging
+import secrets
 from collections import Counter
 from datetime import timedelta
 
@@ -39,7 +40,9 @@ def create_run(option, center=None):
     try:
         with transaction.atomic():
             run = RollRun.objects.create(option=option, center=center)
-            run.output_dir = f"voterroll/run-{run.pk}"
+            # The token keeps a folder from a run of an earlier database (ids start again
+            # after a reset) from mixing its PDFs into this run's.
+            run.output_dir = f"voterroll/run-{run.pk}-{secrets.token_hex(4)}"
             run.save(update_fields=["output_dir"])
     except IntegrityError:
         raise RunRefused(busy_message(active_run())) from None
