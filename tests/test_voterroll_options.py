@@ -1,0 +1,162 @@
+"""The options on a real worker: same rolls from the good ones, the documented failures from
+the others, an outcome on every run, center regeneration and one run at a time."""
+import re
+
+import pypdf
+import pytest
+from django.db import IntegrityError, transaction
+
+from tests.utils import wait_until
+from tests.voterroll_utils import stations_snapshot, wait_for_outcome
+from voterroll.fake_data import replace_voter_data
+from voterroll.models import Option, PollingCenter, RollRun, StationAssignment, VoterRegistration
+from voterroll.runs import RunRefused
+from voterroll.stations import stations_of
+from voterroll.tasks import queue_run
+
+VOTERS = 2600  # three centers of uneven size, about seven stations
+
+
+@pytest.fixture
+def voters(worker):
+    replace_voter_data(VOTERS, seed=1)
+
+
+def pdf_voter_ids(run):
+    """Voter ids of every PDF of ``run``, each PDF's in printed order."""
+    return {
+        pdf.name: [
+            int(token)
+            for page in pypdf.PdfReader(pdf).pages
+            for token in page.extract_text().split()
+            if re.fullmatch(r"\d{12}", token)
+        ]
+        for pdf in run.pdf_files()
+    }
+
+
+def test_good_options_print_the_same_stations_and_pages(voters):
+    outcomes = {}
+    for option in [Option.ALL_IN_ONE, Option.CHORD_BY_CENTER, Option.STARMAP, Option.CHORD_BY_STATION]:
+        run = wait_for_outcome(queue_run(option))
+        outcomes[option] = (run.status, run.centers, run.stations, run.pages, stations_snapshot(),
+                            [pdf.name for pdf in run.pdf_files()])  # fmt: skip
+
+    assert len(set(map(repr, outcomes.values()))) == 1, outcomes
+    status, centers, stations, pages, snapshot, names = outcomes[Option.ALL_IN_ONE]
+    assert (status, centers) == ("finished", 3)
+    assert stations == len(stations_of()) == len(names)
+    assert len(snapshot) == VOTERS
+    assert pages >= stations
+
+
+def test_every_assigned_voter_is_in_exactly_one_pdf_once_and_in_order(voters):
+    run = wait_for_outcome(queue_run(Option.CHORD_BY_STATION))
+
+    printed = pdf_voter_ids(run)
+
+    everyone = [voter_id for ids in printed.values() for voter_id in ids]
+    assert sorted(everyone) == sorted(StationAssignment.objects.values_list("voter__voter_id", flat=True))
+    assert len(everyone) == len(set(everyone)) == VOTERS
+    center = PollingCenter.objects.order_by("pk").first()
+    in_name_order = list(
+        StationAssignment.objects.filter(center=center, station=1)
+        .order_by("voter__voter_name", "voter__voter_id")
+        .values_list("voter__voter_id", flat=True)
+    )
+    assert printed[f"center_{center.center_id}_1.pdf"] == in_name_order
+
+
+def test_run_records_its_timing_counts_and_task_count(voters):
+    run = wait_for_outcome(queue_run(Option.CHORD_BY_STATION))
+
+    stations = len(stations_of())
+    assert run.status == "finished"
+    assert run.queued_at <= run.started_at < run.finished_at
+    assert run.tasks == 1 + stations + 1  # orchestrator, one per station, the chord body
+    assert run.error == ""
+    assert sum(PollingCenter.objects.values_list("roll_pages", flat=True)) == run.pages
+    assert not PollingCenter.objects.filter(rolls_generated_at__isnull=True).exists()
+
+
+def test_join_inside_a_task_is_refused_and_recorded_while_center_tasks_still_run(voters):
+    run = wait_for_outcome(queue_run(Option.JOIN))
+
+    assert run.status == "failed"
+    assert "Never call result.get() within a task!" in run.error
+    assert run.pages == 0  # nothing summed the pages
+    # The group was sent before the refused wait: every station PDF still appears.
+    wait_until(lambda: len(run.pdf_files()) == len(stations_of()), message="center tasks did not print")
+    assert run.tasks == 1 + PollingCenter.objects.count()
+
+
+def test_parallel_station_assignment_gets_the_same_result_with_more_tasks(voters):
+    reference = wait_for_outcome(queue_run(Option.CHORD_BY_STATION))
+    snapshot = stations_snapshot()
+
+    run = wait_for_outcome(queue_run(Option.PARALLEL_ASSIGN))
+
+    assert run.status == "finished"
+    assert (run.stations, run.pages) == (reference.stations, reference.pages)
+    assert stations_snapshot() == snapshot
+    centers = PollingCenter.objects.count()
+    assert run.tasks == 1 + centers + 1 + run.stations + 1 > reference.tasks
+
+
+def test_failing_sub_task_fails_the_run_through_the_chord_error_callback(voters):
+    run = wait_for_outcome(queue_run(Option.ERROR))
+
+    assert run.status == "failed"
+    assert "LookupError" in run.error and "has no station" in run.error
+    assert run.finished_at is not None and run.pages == 0
+    # The other sub-tasks printed their stations all the same.
+    wait_until(lambda: len(run.pdf_files()) == len(stations_of()), message="sub-tasks did not print")
+
+
+def test_renaming_a_center_in_the_admin_regenerates_only_its_rolls(voters, admin_client):
+    first_run = wait_for_outcome(queue_run(Option.CHORD_BY_STATION))
+    center, other = PollingCenter.objects.order_by("pk")[:2]
+    other_generated_at = other.rolls_generated_at
+
+    response = admin_client.post(
+        f"/admin/voterroll/pollingcenter/{center.pk}/change/",
+        {"center_id": center.center_id, "center_name": "Renamed Secondary School"},
+    )
+
+    assert response.status_code == 302
+    run = wait_for_outcome(RollRun.objects.get(center=center))
+    center.refresh_from_db()
+    other.refresh_from_db()
+    assert (run.status, run.option, run.centers) == ("finished", Option.CHORD_BY_STATION, 1)
+    names = [pdf.name for pdf in run.pdf_files()]
+    assert names and all(name.startswith(f"center_{center.center_id}_") for name in names)
+    assert "Renamed Secondary School" in pypdf.PdfReader(run.pdf_files()[0]).pages[0].extract_text()
+    assert center.rolls_generated_at == run.finished_at and center.roll_pages == run.pages
+    assert other.rolls_generated_at == other_generated_at
+    assert len(first_run.pdf_files()) == first_run.stations  # the earlier run's files stay
+
+
+def test_while_a_run_is_active_other_runs_and_new_fake_data_are_refused(voters):
+    active = RollRun.objects.create(option=Option.CHORD_BY_STATION, status=RollRun.Status.RUNNING)
+
+    with pytest.raises(RunRefused, match=rf"Run {active.pk} .* is still running \(queued .*\); one run at a time"):
+        queue_run(Option.ALL_IN_ONE)
+    with pytest.raises(RunRefused):
+        queue_run(Option.CHORD_BY_STATION, center=PollingCenter.objects.first())
+    with pytest.raises(RunRefused):
+        replace_voter_data(10)
+
+    assert RollRun.objects.count() == 1
+    assert VoterRegistration.objects.count() == VOTERS
+    RollRun.objects.filter(pk=active.pk).update(status=RollRun.Status.FINISHED)
+    assert wait_for_outcome(queue_run(Option.ALL_IN_ONE)).status == "finished"
+
+
+def test_database_allows_only_one_active_run_even_past_the_check(db):
+    RollRun.objects.create(option=Option.ALL_IN_ONE, status=RollRun.Status.RUNNING)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        RollRun.objects.create(option=Option.CHORD_BY_STATION)
+
+    RollRun.objects.create(option=Option.CHORD_BY_STATION, status=RollRun.Status.FAILED)
+    assert RollRun.objects.count() == 2
