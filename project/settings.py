@@ -184,10 +184,6 @@ class Base(Configuration):
             "task": "voterroll.tasks.fail_stalled_runs",
             "schedule": 10 * 60,
         },
-        "voterroll-fail-stalled-runs": {
-            "task": "voterroll.tasks.fail_stalled_runs",
-            "schedule": 10 * 60,
-        },
         # django-celery-results keeps results for CELERY_RESULT_EXPIRES (a day); this deletes
         # older ones.
         "celery.backend_cleanup": {
@@ -209,9 +205,6 @@ class Base(Configuration):
 
     # voterroll: the most voters one station (one table, one PDF) serves.
     VOTERROLL_STATION_SIZE = values.PositiveIntegerValue(500, environ_prefix=None)
-    # Seconds after which a run still queued or running is marked failed by beat's watchdog
-    # (while it looks active, no other run may start).
-    VOTERROLL_STALLED_AFTER = values.PositiveIntegerValue(60 * 60, environ_prefix=None)
     # Seconds after which a run still queued or running is marked failed by beat's watchdog
     # (while it looks active, no other run may start).
     VOTERROLL_STALLED_AFTER = values.PositiveIntegerValue(60 * 60, environ_prefix=None)
