@@ -14,6 +14,9 @@ from voterroll.runs import RunRefused
 from voterroll.stations import stations_of
 from voterroll.tasks import queue_run
 
+# Groups, chords and starmap on each broker: this module also runs in the Redis pass.
+pytestmark = pytest.mark.broker
+
 VOTERS = 2600  # three centers of uneven size, about seven stations
 
 
