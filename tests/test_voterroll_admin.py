@@ -105,6 +105,17 @@ def test_staff_with_view_permission_only_can_download_but_not_start(client, djan
     assert response.status_code == 200
 
 
+def test_start_form_queues_a_run_of_the_chosen_option(admin_client):
+    center_with_voters(3)
+
+    response = admin_client.post("/admin/voterroll/rollrun/start/", {"option": Option.STARMAP})
+
+    assert response.status_code == 302 and response.url == "/admin/voterroll/rollrun/"
+    run = RollRun.objects.get()
+    assert (run.option, run.status, run.center) == (Option.STARMAP, "queued", None)
+    assert admin_client.get("/admin/voterroll/rollrun/start/").status_code == 200
+
+
 def test_start_form_shows_why_a_run_cannot_start(admin_client):
     response = admin_client.post("/admin/voterroll/rollrun/start/", {"option": Option.ALL_IN_ONE})
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from tests.voterroll_utils import wait_for_outcome
 from voterroll.models import PollingCenter, RollRun, Voter, VoterRegistration
 from voterroll.runs import fail_stalled_runs
+from voterroll.tasks import all_in_one
 
 
 @pytest.mark.django_db
@@ -61,6 +62,21 @@ def test_queue_task_refuses_when_there_are_no_voters():
         call_command("queue_task", "1")
 
     assert not RollRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_run_whose_task_cannot_be_sent_records_why(monkeypatch, django_capture_on_commit_callbacks):
+    call_command("create_fake_voter_data", "20")
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(all_in_one, "delay", broker_down)
+    with pytest.raises(ConnectionRefusedError), django_capture_on_commit_callbacks(execute=True):
+        call_command("queue_task", "1")
+
+    run = RollRun.objects.get()
+    assert run.status == "failed" and "broker down" in run.error
 
 
 @pytest.mark.parametrize("alias", ["5B", "queue_tasks_by_center_with_chord"])

@@ -30,8 +30,17 @@ def queue_run(option, center=None):
     Raises runs.RunRefused (with a message for the user) when it cannot start.
     """
     run = runs.create_run(option, center)
-    transaction.on_commit(partial(OPTION_TASKS[option].delay, run.pk))
+    transaction.on_commit(partial(send_run, run.pk, OPTION_TASKS[option]))
     return run
+
+
+def send_run(run_id, task):
+    """Send the run's first task; if the broker refuses it, the run records why (not stuck queued)."""
+    try:
+        task.delay(run_id)
+    except Exception as exc:
+        runs.fail_run(run_id, f"Could not queue {task.name}: {exc!r}")
+        raise
 
 
 class RunTask(Task):
