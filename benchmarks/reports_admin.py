@@ -1,0 +1,69 @@
+"""Pages per second of the reports' admin list and change pages, and queries per page.
+
+    .venv/bin/python benchmarks/reports_admin.py [REPORTS]
+
+Builds REPORTS (default 500) chord reports with a typical story each (four attempts, one
+retry, the callback) in a throwaway SQLite database, then renders the changelist (100 rows
+a page) and change pages (inline logs and the SVG timeline) through Django's test client.
+"""
+import os
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROUNDS = 20
+
+
+def main(count):
+    os.environ.update(DJANGO_SETTINGS_MODULE="project.settings", DJANGO_CONFIGURATION="Test")
+    os.environ["TEST_VAR_DIR"] = tempfile.mkdtemp(prefix="reports-bench-")
+    from configurations import importer
+
+    importer.install()
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.utils import timezone
+
+    from reports.models import ReportChord, ReportChordTaskLog, Status
+
+    call_command("migrate", verbosity=0)
+    start = timezone.now()
+    reports = ReportChord.objects.bulk_create(
+        [ReportChord(status=Status.FINISHED, is_celery_task_sent=True) for _ in range(count)]
+    )
+    story = [("short", 0, Status.FINISHED, 2), ("medium", 0, Status.ERROR, 5),
+             ("medium", 1, Status.FINISHED, 9), ("long", 0, Status.FINISHED, 14), ("finished", 0, Status.FINISHED, 14)]  # fmt: skip
+    ReportChordTaskLog.objects.bulk_create(
+        ReportChordTaskLog(report=report, task_name=f"report_chord_{step}", retry=retry, status=status,
+                           finished_dt=start + timedelta(seconds=end))  # fmt: skip
+        for report in reports
+        for step, retry, status, end in story
+    )
+    client = Client(SERVER_NAME="localhost")
+    client.force_login(get_user_model().objects.create_superuser("bench", password="bench-only"))
+
+    for label, url in [
+        ("changelist, 100 rows", "/admin/reports/reportchord/"),
+        ("change page", f"/admin/reports/reportchord/{reports[0].pk}/change/"),
+    ]:
+        queries = []
+        with connection.execute_wrapper(lambda execute, sql, *args: queries.append(sql) or execute(sql, *args)):
+            response = client.get(url)
+        assert response.status_code == 200, (response.status_code, response.content[:300])
+        began = time.perf_counter()
+        for _ in range(ROUNDS):
+            client.get(url)
+        per_second = ROUNDS / (time.perf_counter() - began)
+        print(f"{label:22} {per_second:7.1f} pages/s  {len(queries):3d} queries/page  ({count} reports)")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 500)
