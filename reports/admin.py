@@ -46,7 +46,7 @@ class ReportAdmin(admin.ModelAdmin):
     list_display = ("id", "kind", "status", "created", "duration", "attempts")
     list_filter = ("status",)
     fields = readonly_fields = (
-        "kind", "status", "created", "duration", "is_celery_task_sent", "callbacks", "timeline",
+        "kind", "status", "created", "duration", "is_celery_task_sent", "callbacks",
     )  # fmt: skip
 
     def get_queryset(self, request):
@@ -67,7 +67,7 @@ class ReportAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         if obj:
-            return super().get_fieldsets(request, obj)
+            return [(None, {"fields": self.fields, "description": self.model.lesson})]
         description = f"Saving creates the report and sends its {self.model.kind} of three tasks."
         return [(None, {"fields": (), "description": description})]
 
@@ -96,9 +96,10 @@ class ReportAdmin(admin.ModelAdmin):
     def callbacks(self, report):
         return report.callback_summary()
 
-    @admin.display(description="timeline")
-    def timeline(self, report):
-        return render_timeline(report)
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj:
+            context["timeline"] = render_timeline(obj)  # drawn across the page, under the fields
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 class ReportGroupTaskLogInline(TaskLogInline):

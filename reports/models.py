@@ -26,6 +26,7 @@ class Report(models.Model):
     """A report whose work is a canvas of demo tasks, sent once when the report is created."""
 
     kind = None  # "group" or "chord": the prefix of its tasks' names
+    lesson = ""  # what the report shows about its canvas, for its admin page
     # Written only by the tasks and the conditional update that claims the send, never by a
     # plain save() of a copy that may be stale.
     TASK_OWNED_FIELDS = ("status", "is_celery_task_sent")
@@ -171,6 +172,11 @@ class ReportGroup(Report):
     """
 
     kind = "group"
+    lesson = (
+        "A group's callback is linked to its first task only: “finished” runs as soon as short "
+        "succeeds, whatever medium and long do. Its errback is linked to every task: “error” "
+        "runs once for each task that fails for good."
+    )
 
     class Meta(Report.Meta):
         verbose_name = "group report"
@@ -205,6 +211,11 @@ class ReportChord(Report):
     """
 
     kind = "chord"
+    lesson = (
+        "A chord's body waits for every task of its header: “finished” runs once, after short, "
+        "medium and long have all succeeded. If one fails for good, “error” (the body's "
+        "errback) runs once instead."
+    )
 
     class Meta(Report.Meta):
         verbose_name = "chord report"
