@@ -1,0 +1,51 @@
+"""Run every option on the same fake voters and print how long each took.
+
+    DJANGO_CONFIGURATION=Dev VAR_DIR=var/bench .venv/bin/python benchmarks/voterroll_options.py [N]
+
+Needs a worker on the same settings (`celery -A project worker --concurrency=4`). Replaces the
+voter data there with N (default 100,000) fake voters first.
+"""
+import os
+import sys
+import time
+from pathlib import Path
+
+import django
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+os.environ.setdefault("DJANGO_CONFIGURATION", "Dev")
+from configurations import importer  # noqa: E402
+
+importer.install()
+django.setup()
+
+from voterroll.fake_data import replace_voter_data  # noqa: E402
+from voterroll.models import ALIASES, RollRun  # noqa: E402
+from voterroll.tasks import queue_run  # noqa: E402
+
+
+def wait_for_outcome(run, timeout=30 * 60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run.refresh_from_db()
+        if run.status in (RollRun.Status.FINISHED, RollRun.Status.FAILED):
+            return run
+        time.sleep(0.2)
+    raise SystemExit(f"{run} recorded no outcome in {timeout} s")
+
+
+def main(voters):
+    centers = replace_voter_data(voters)
+    print(f"{voters} voters in {centers} centers")
+    print(f"{'option':>6} {'status':>8} {'seconds':>8} {'stations':>8} {'pages':>6} {'tasks':>6} {'pages/s':>8}")
+    for alias, option in ALIASES.items():
+        run = wait_for_outcome(queue_run(option))
+        seconds = (run.finished_at - run.started_at).total_seconds()
+        rate = f"{run.pages / seconds:8.0f}" if run.pages else f"{'-':>8}"
+        print(f"{alias:>6} {run.status:>8} {seconds:8.2f} {run.stations:8} {run.pages:6} {run.tasks:6} {rate}")
+        time.sleep(3)  # option 2 and error leave sub-tasks running after the run has failed
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)
