@@ -39,8 +39,10 @@ def main(count):
     reports = ReportChord.objects.bulk_create(
         [ReportChord(status=Status.FINISHED, is_celery_task_sent=True) for _ in range(count)]
     )
-    story = [("short", 0, Status.FINISHED, 2), ("medium", 0, Status.ERROR, 5),
-             ("medium", 1, Status.FINISHED, 9), ("long", 0, Status.FINISHED, 14), ("finished", 0, Status.FINISHED, 14)]  # fmt: skip
+    story = [
+        ("short", 0, Status.FINISHED, 2), ("medium", 0, Status.ERROR, 5), ("medium", 1, Status.FINISHED, 9),
+        ("long", 0, Status.FINISHED, 14), ("finished", 0, Status.FINISHED, 14),
+    ]  # fmt: skip
     ReportChordTaskLog.objects.bulk_create(
         ReportChordTaskLog(report=report, task_name=f"report_chord_{step}", retry=retry, status=status,
                            finished_dt=start + timedelta(seconds=end))  # fmt: skip

@@ -133,7 +133,9 @@ class Report(models.Model):
             if still_running:
                 names = " and ".join(filter(None, [", ".join(still_running[:-1]), still_running[-1]]))
                 verb = "were" if len(still_running) > 1 else "was"
-                sentences.append(f"“finished” ran {after:.2f} s after creation while {names} {verb} still running.")
+                sentences.append(
+                    f"“finished” ran {after:.2f} s after creation while {names} {verb} still running."
+                )
             else:
                 sentences.append(f"“finished” ran {after:.2f} s after creation, after every task had settled.")
         if not finished_runs:

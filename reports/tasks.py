@@ -26,17 +26,19 @@ class ReportTask(Task):
 
 
 def run_work_step(self, report_id):
+    """One attempt of short, medium or long; a failed attempt is retried after a back-off."""
     try:
         return work.run_attempt(self.report_kind, self.step, report_id, self.request.retries)
     except Exception as exc:
-        raise self.retry_later(report_id, exc) from exc
+        raise self.retry_later(report_id, exc)
 
 
 def run_callback_step(self, report_id):
+    """The "finished" or "error" callback of a report's canvas."""
     try:
         work.run_callback(self.report_kind, self.step, report_id, self.request.retries)
     except Exception as exc:
-        raise self.retry_later(report_id, exc) from exc
+        raise self.retry_later(report_id, exc)
 
 
 def work_time_limits(step):

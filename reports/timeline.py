@@ -70,10 +70,10 @@ def timeline_context(report, now=None):
     for index in range(count + 1):
         value = index * step
         ticks.append({"x": f"{x(value):.1f}", "label": f"{value:g}"})
-    lanes = [
-        {"name": name, "y": lanes_top + LANE_HEIGHT * index, "label_y": lanes_top + LANE_HEIGHT * index + LANE_HEIGHT / 2 + 4}
-        for index, name in enumerate(WORK_STEPS)
-    ]
+    lanes = []
+    for index, name in enumerate(WORK_STEPS):
+        top = lanes_top + LANE_HEIGHT * index
+        lanes.append({"name": name, "y": top, "label_y": top + LANE_HEIGHT / 2 + 4})
     legend_y = lanes_bottom + AXIS_HEIGHT
     return {
         "width": WIDTH,

@@ -54,11 +54,11 @@ def run_callback(kind, step, report_id, attempt):
     "error" always wins. Log and status are written together, so a retry does not log twice.
     """
     report_model = REPORT_MODELS[kind]
+    reports = report_model.objects.filter(pk=report_id)
     with transaction.atomic():
-        if not report_model.objects.filter(pk=report_id).exists():
+        if not reports.exists():
             logger.warning("%s report %s no longer exists; %s does nothing", kind, report_id, step)
             return
-        reports = report_model.objects.filter(pk=report_id)
         if step == "finished":
             reports.filter(status=Status.PROCESSING).update(status=Status.FINISHED)
         else:

@@ -142,7 +142,8 @@ def test_save_and_continue_on_the_empty_add_page_creates_the_report_and_sends_it
     report = model.objects.get()
     form = add_page.split('id="content-main"')[1].split('class="submit-row"')[0]
     assert 'value="Save and continue editing"' in add_page
-    assert "Saving creates the report" in form and not re.search(r"<(input|select|textarea)(?! type=\"hidden\")", form)
+    assert "Saving creates the report" in form
+    assert not re.search(r"<(input|select|textarea)(?! type=\"hidden\")", form)
     assert response.status_code == 302
     assert response["Location"] == reverse(f"admin:reports_{model._meta.model_name}_change", args=[report.pk])
     assert sent == [report.pk] and report.status == Status.PROCESSING
@@ -150,7 +151,9 @@ def test_save_and_continue_on_the_empty_add_page_creates_the_report_and_sends_it
 
 def test_change_page_refreshes_until_the_errback_a_failed_task_owes_has_run(admin_client):
     long_fails_for_good = [("long", retry, ERROR, retry * 0.2, retry * 0.2 + 0.1) for retry in range(6)]
-    story = [("short", 0, FINISHED, 0.0, 0.1), ("finished", 0, FINISHED, 0.2, 0.2), ("medium", 0, FINISHED, 0.0, 0.5)]
+    story = [
+        ("short", 0, FINISHED, 0.0, 0.1), ("finished", 0, FINISHED, 0.2, 0.2), ("medium", 0, FINISHED, 0.0, 0.5),
+    ]  # fmt: skip
     report = make_report(ReportGroup, FINISHED, story + long_fails_for_good)
     url = reverse("admin:reports_reportgroup_change", args=[report.pk])
 
