@@ -31,7 +31,8 @@ def main(voters):
     start = time.perf_counter()
     centers = replace_voter_data(voters)
     elapsed = time.perf_counter() - start
-    print(f"fake data:  {voters} voters in {centers} centers in {elapsed:.1f} s ({voters / elapsed:,.0f} voters/s)")
+    print(f"fake data:  {voters} voters in {centers} centers in {elapsed:.1f} s", end=" ")
+    print(f"({voters / elapsed:,.0f} voters/s)")
     start = time.perf_counter()
     assigned = assign_stations()
     elapsed = time.perf_counter() - start

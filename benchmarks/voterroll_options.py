@@ -38,12 +38,14 @@ def wait_for_outcome(run, timeout=30 * 60):
 def main(voters):
     centers = replace_voter_data(voters)
     print(f"{voters} voters in {centers} centers")
-    print(f"{'option':>6} {'status':>8} {'seconds':>8} {'stations':>8} {'pages':>6} {'tasks':>6} {'pages/s':>8}")
+    columns = ["option", "status", "seconds", "stations", "pages", "tasks", "pages/s"]
+    print(" ".join(f"{column:>8}" for column in columns))
     for alias, option in ALIASES.items():
         run = wait_for_outcome(queue_run(option))
         seconds = (run.finished_at - run.started_at).total_seconds()
-        rate = f"{run.pages / seconds:8.0f}" if run.pages else f"{'-':>8}"
-        print(f"{alias:>6} {run.status:>8} {seconds:8.2f} {run.stations:8} {run.pages:6} {run.tasks:6} {rate}")
+        rate = f"{run.pages / seconds:.0f}" if run.pages else "-"
+        values = [alias, run.status, f"{seconds:.2f}", run.stations, run.pages, run.tasks, rate]
+        print(" ".join(f"{value:>8}" for value in values))
         time.sleep(3)  # option 2 and error leave sub-tasks running after the run has failed
 
 

@@ -59,7 +59,8 @@ def test_every_assigned_voter_is_in_exactly_one_pdf_once_and_in_order(voters):
     printed = pdf_voter_ids(run)
 
     everyone = [voter_id for ids in printed.values() for voter_id in ids]
-    assert sorted(everyone) == sorted(StationAssignment.objects.values_list("voter__voter_id", flat=True))
+    assigned = StationAssignment.objects.values_list("voter__voter_id", flat=True)
+    assert sorted(everyone) == sorted(assigned)
     assert len(everyone) == len(set(everyone)) == VOTERS
     center = PollingCenter.objects.order_by("pk").first()
     in_name_order = list(
@@ -142,7 +143,8 @@ def test_renaming_a_center_in_the_admin_regenerates_only_its_rolls(voters, admin
 def test_while_a_run_is_active_other_runs_and_new_fake_data_are_refused(voters):
     active = RollRun.objects.create(option=Option.CHORD_BY_STATION, status=RollRun.Status.RUNNING)
 
-    with pytest.raises(RunRefused, match=rf"Run {active.pk} .* is still running \(queued .*\); one run at a time"):
+    busy = rf"Run {active.pk} .* is still running \(queued .*\); one run at a time"
+    with pytest.raises(RunRefused, match=busy):
         queue_run(Option.ALL_IN_ONE)
     with pytest.raises(RunRefused):
         queue_run(Option.CHORD_BY_STATION, center=PollingCenter.objects.first())

@@ -28,7 +28,10 @@ def station_sizes(center):
 
 def stations_snapshot():
     """Every assignment as (voter id, center id, station): compare runs with it."""
-    return sorted(StationAssignment.objects.values_list("voter__voter_id", "center__center_id", "station"))
+    assignments = StationAssignment.objects.values_list(
+        "voter__voter_id", "center__center_id", "station"
+    )
+    return sorted(assignments)
 
 
 def last_station(center):

@@ -132,7 +132,10 @@ class RollRunAdmin(admin.ModelAdmin):
         return format_html_join(
             ", ",
             '<a href="{}">{}</a>',
-            ((reverse("admin:voterroll_rollrun_pdf", args=[run.pk, pdf.name]), pdf.name) for pdf in run.pdf_files()),
+            (
+                (reverse("admin:voterroll_rollrun_pdf", args=[run.pk, pdf.name]), pdf.name)
+                for pdf in run.pdf_files()
+            ),
         ) or "–"
 
     def can_start_runs(self, request):

@@ -81,7 +81,8 @@ def replace_voter_data(voters, seed=0, locale="en_US", progress=None):
             firsts = rng.choices(first_names, first_weights, k=count)
             lasts = rng.choices(last_names, last_weights, k=count)
             for offset, (first, last) in enumerate(zip(firsts, lasts)):
-                yield Voter(id=start + offset + 1, voter_id=voter_ids[start + offset], voter_name=f"{first} {last}")
+                pk = start + offset + 1
+                yield Voter(id=pk, voter_id=voter_ids[pk - 1], voter_name=f"{first} {last}")
 
     def registration_rows():
         voter_pk = 0
@@ -115,6 +116,7 @@ def replace_voter_data(voters, seed=0, locale="en_US", progress=None):
                 progress(len(batch))
         # Explicit primary keys bypass PostgreSQL's sequences: point them past the new rows.
         with connection.cursor() as cursor:
-            for sql in connection.ops.sequence_reset_sql(no_style(), [PollingCenter, Voter, VoterRegistration]):
+            models = [PollingCenter, Voter, VoterRegistration]
+            for sql in connection.ops.sequence_reset_sql(no_style(), models):
                 cursor.execute(sql)
     return centers

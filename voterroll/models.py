@@ -67,7 +67,9 @@ class Option(models.TextChoices):
     ALL_IN_ONE = "all_in_one", "1 · all in one task"
     JOIN = "parallelize_tasks_by_center_with_join", "2 · group by center, joined (anti-pattern)"
     CHORD_BY_CENTER = "queue_tasks_by_center_with_chord", "3 · chord by center"
-    PARALLEL_ASSIGN = "assign_all_stations_in_parallel", "4 · stations assigned in parallel (anti-pattern)"
+    PARALLEL_ASSIGN = (
+        "assign_all_stations_in_parallel", "4 · stations assigned in parallel (anti-pattern)"
+    )
     STARMAP = "assign_stations_and_generate_lists_with_starmap", "5a · starmap by station"
     CHORD_BY_STATION = "assign_stations_and_generate_lists_with_chord", "5b · chord by station"
     ERROR = "group_with_error_in_sub_task", "chord with a failing sub-task"

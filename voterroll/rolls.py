@@ -26,7 +26,9 @@ def print_station(run, center_pk, station):
 def assign_center_stations(run, center_pk):
     """Re-assign one center's stations; return how many voters it has."""
     voters = assign_stations([center_pk])
-    logger.info("Run %s: center %s: %d voters assigned to stations", run.pk, center_label(center_pk), voters)
+    logger.info(
+        "Run %s: center %s: %d voters assigned to stations", run.pk, center_label(center_pk), voters
+    )
     return voters
 
 
@@ -36,8 +38,9 @@ def print_center(run, center_pk):
     stations = [station for _, station in stations_of([center_pk])]
     pages = sum(print_station(run, center_pk, station)["pages"] for station in stations)
     logger.info(
-        "Run %s: center %s done: %d stations, %d pages", run.pk, center_label(center_pk), len(stations), pages
-    )
+        "Run %s: center %s done: %d stations, %d pages",
+        run.pk, center_label(center_pk), len(stations), pages,
+    )  # fmt: skip
     return {"center": center_pk, "stations": len(stations), "pages": pages}
 
 

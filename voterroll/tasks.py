@@ -6,7 +6,7 @@ shows how the options differ. Runs are queued through ``queue_run``.
 """
 from functools import partial
 
-from celery import Task, chord, group, shared_task
+from celery import Task, group, shared_task
 from celery.utils.log import get_task_logger
 from django.db import transaction
 
@@ -114,7 +114,7 @@ def all_in_one(run_id):
     run = runs.mark_running(run_id)
     voters = assign_stations(scope(run))
     logger.info("Run %s: %d voters assigned to stations", run_id, voters)
-    tallies = [rolls.print_station(run, center_pk, station) for center_pk, station in stations_of(scope(run))]
+    tallies = [rolls.print_station(run, *pair) for pair in stations_of(scope(run))]
     runs.finish_run(run_id, tallies)
 
 
@@ -181,7 +181,9 @@ def assign_stations_and_generate_lists_with_starmap(run_id):
     runs.add_tasks(run_id, 2)
     starmap = generate_station_list.starmap([(run_id, *pair) for pair in pairs]).set(**LONG_RUNNING)
     (starmap | sum_pages_when_done(run_id)).delay()
-    logger.info("Run %s: %d voters assigned; queued a starmap over %d stations", run_id, voters, len(pairs))
+    logger.info(
+        "Run %s: %d voters assigned; queued a starmap over %d stations", run_id, voters, len(pairs)
+    )
 
 
 @shared_task(base=RunTask, **ASSIGNING)
