@@ -77,7 +77,7 @@ class RollRunAdmin(admin.ModelAdmin):
     """Runs side by side; started with a form, never edited. Their PDFs download from here only."""
 
     list_display = [
-        "__str__", "option", "center", "status", "queued_at", "duration", "centers", "stations",
+        "id", "option", "center", "status", "queued_at", "duration", "centers", "stations",
         "pages", "tasks", "short_error", "download",
     ]  # fmt: skip
     list_filter = ["option", "status"]

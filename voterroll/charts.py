@@ -6,9 +6,9 @@ from django.utils.html import format_html, format_html_join
 from .models import Option, RollRun
 
 BAR_HEIGHT = 22
-LABEL_WIDTH = 330
-BAR_WIDTH = 420
-WIDTH = LABEL_WIDTH + BAR_WIDTH + 150
+LABEL_WIDTH = 300
+BAR_WIDTH = 360
+WIDTH = LABEL_WIDTH + BAR_WIDTH + 130
 
 
 def durations_by_option():
@@ -51,7 +51,8 @@ def duration_chart():
     )  # fmt: skip
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" class="voterroll-duration-chart" width="{}" '
-        'height="{}" viewBox="0 0 {} {}" font-family="sans-serif" font-size="12" role="img">'
+        'height="{}" viewBox="0 0 {} {}" style="max-width: 100%; height: auto" '
+        'font-family="sans-serif" font-size="12" role="img">'
         '<text x="0" y="16" font-weight="bold">Mean duration of finished runs (all centers), '
         "by option</text>{}</svg>",
         WIDTH, height, WIDTH, height, bars,
