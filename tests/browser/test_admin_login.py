@@ -1,8 +1,8 @@
 from playwright.sync_api import expect
 
 
-def test_staff_logs_in_and_lands_on_the_site_administration(staff_page):
-    expect(staff_page.get_by_role("heading", name="Site administration")).to_be_visible()
+def test_staff_logs_in_and_lands_on_the_admin_index(staff_page):
+    expect(staff_page.get_by_role("heading", name="Groups, chords and voter rolls")).to_be_visible()
     expect(staff_page.get_by_role("button", name="Log out")).to_be_visible()
 
 
