@@ -151,6 +151,13 @@ class Base(Configuration):
     CELERY_BROKER_POLLING_INTERVAL = values.FloatValue(0.1, environ_prefix=None)
 
     @property
+    def CELERY_BROKER_TRANSPORT(self):
+        # Given a transport, kombu ignores the URL's scheme: filesystem:// gets the atomic one.
+        if self.CELERY_BROKER_URL.startswith("filesystem://"):
+            return "project.broker:FilesystemTransport"
+        return None
+
+    @property
     def CELERY_BROKER_TRANSPORT_OPTIONS(self):
         return broker_transport_options(
             self.CELERY_BROKER_URL, self.VAR_DIR, self.CELERY_BROKER_POLLING_INTERVAL

@@ -1,4 +1,5 @@
 """Celery operations: beat schedule, broker housekeeping, the admin account command."""
+import json
 import os
 import time
 from datetime import timedelta
@@ -12,8 +13,10 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
 from django_celery_results.models import TaskResult
+from kombu import Connection
 
-from project.broker import ensure_folders, purge_processed_messages
+from project import broker
+from project.broker import FilesystemTransport, ensure_folders, purge_processed_messages
 from project.celery import app
 from project.settings import broker_transport_options
 from tests.utils import wait_until
@@ -59,6 +62,37 @@ def test_filesystem_broker_folders_are_absolute_and_created(tmp_path, monkeypatc
         assert os.path.isabs(options[key]) and os.path.isdir(options[key]), key
     # Claiming a message renames it into processed/: atomic only on the same filesystem.
     assert os.path.dirname(options["processed_folder"]) == os.path.dirname(options["data_folder_in"])
+
+
+def test_embedded_broker_uses_the_transport_that_writes_messages_atomically():
+    with app.connection_for_write() as connection:
+        atomic = isinstance(connection.transport, FilesystemTransport)
+    assert atomic == settings.CELERY_BROKER_URL.startswith("filesystem://")
+
+
+def test_a_message_file_appears_in_the_queue_folder_only_complete(tmp_path, monkeypatch):
+    options = broker_transport_options("filesystem://", tmp_path, polling_interval=0.1)
+    ensure_folders(tmp_path, tmp_path / "media", options)
+    queue_folder = options["data_folder_in"]
+    renames = []
+
+    def checked_replace(source, destination):
+        # At the moment of the rename the queue holds no .msg file yet, and the payload is whole.
+        assert not [name for name in os.listdir(queue_folder) if name.endswith(".msg")]
+        with open(source) as message:
+            renames.append(json.load(message))
+        os.rename(source, destination)
+
+    monkeypatch.setattr(broker.os, "replace", checked_replace)
+    with Connection("filesystem://", transport=FilesystemTransport, transport_options=options) as conn:
+        queue = conn.SimpleQueue("atomic")
+        queue.put({"n": 1})
+        message = queue.get(timeout=1)
+        message.ack()
+        assert message.payload == {"n": 1}
+        queue.close()
+    assert len(renames) == 1
+    assert not os.listdir(queue_folder)
 
 
 def test_redis_broker_gets_a_visibility_timeout_longer_than_any_retry_countdown():
