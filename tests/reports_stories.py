@@ -27,5 +27,28 @@ def find_report_id(kind, wanted, start):
     return next(i for i in itertools.count(start) if wanted(predicted_story(kind, i), i))
 
 
+def quick(story, longest=0.6):
+    return all(total_seconds(attempts) <= longest for attempts in story.values())
+
+
+def succeeds_first_time(attempts):
+    return len(attempts) == 1 and attempts[0].error is None
+
+
 def total_seconds(attempts):
     return sum(a.duration + (a.retry_countdown if a.error else 0) for a in attempts)
+
+
+def finished_fires_early(story, report_id):
+    """Short succeeds at once; medium and long run on long after it (and none fails for good).
+
+    Wide margins: the callback's round trip through the broker takes a moment too.
+    """
+    short, medium, long = story["short"], story["medium"], story["long"]
+    return (
+        report_id % 5
+        and succeeds_first_time(short)
+        and short[0].duration < 0.04
+        and min(total_seconds(medium), total_seconds(long)) > 0.6
+        and quick(story, longest=1.2)
+    )

@@ -5,18 +5,12 @@ import pytest
 
 from reports.models import ReportChord, ReportGroup, Status
 from reports.stories import CONNECTIVITY_FAILURE, MAX_RETRIES
-from tests.reports_stories import find_report_id, predicted_story, total_seconds
+from tests.reports_stories import (
+    find_report_id, finished_fires_early, predicted_story, quick, succeeds_first_time, total_seconds,
+)  # fmt: skip
 from tests.utils import wait_until
 
 pytestmark = pytest.mark.broker  # group and chord semantics: run on every broker
-
-
-def quick(story, longest=0.6):
-    return all(total_seconds(attempts) <= longest for attempts in story.values())
-
-
-def succeeds_first_time(attempts):
-    return len(attempts) == 1 and attempts[0].error is None
 
 
 def run_report(model, report_id, timeout=60):
@@ -78,18 +72,7 @@ def test_chord_with_a_task_failing_for_good_runs_error_once_after_six_attempts(w
 
 
 def test_group_runs_finished_after_its_first_task_while_the_others_still_run(worker):
-    def case(story, report_id):
-        short, medium, long = story["short"], story["medium"], story["long"]
-        # Wide margins: the callback's round trip through the broker takes a moment too.
-        return (
-            report_id % 5
-            and succeeds_first_time(short)
-            and short[0].duration < 0.04
-            and min(total_seconds(medium), total_seconds(long)) > 0.6
-            and quick(story, longest=1.2)
-        )
-
-    report_id = find_report_id("group", case, start=30_000)
+    report_id = find_report_id("group", finished_fires_early, start=30_000)
 
     report = run_report(ReportGroup, report_id)
 

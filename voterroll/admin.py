@@ -9,11 +9,12 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from .charts import duration_chart
 from .models import Option, PollingCenter, RollRun, Voter
-from .runs import RunRefused
+from .runs import RunRefused, active_run
 from .tasks import queue_run
 
 
@@ -76,9 +77,10 @@ class StartRunForm(forms.Form):
 class RollRunAdmin(admin.ModelAdmin):
     """Runs side by side; started with a form, never edited. Their PDFs download from here only."""
 
+    # Few, short columns: the list must fit a laptop screen beside the admin's navigation.
     list_display = [
-        "id", "option", "center", "status", "queued_at", "duration", "centers", "stations",
-        "pages", "tasks", "short_error", "download",
+        "id", "what", "status", "queued", "duration", "centers", "stations", "pages", "tasks",
+        "short_error", "download",
     ]  # fmt: skip
     list_filter = ["option", "status"]
     list_select_related = ["center"]
@@ -110,8 +112,19 @@ class RollRunAdmin(admin.ModelAdmin):
             **(extra_context or {}),
             "duration_chart": duration_chart(),
             "can_start_runs": self.can_start_runs(request),
+            # Reload by itself while a run can still change, as a report's page does.
+            "run_active": active_run() is not None,
         }
         return super().changelist_view(request, extra_context)
+
+    @admin.display(description="option", ordering="option")
+    def what(self, run):
+        label = run.get_option_display()
+        return f"{label}, center {run.center.center_id}" if run.center else label
+
+    @admin.display(description="queued", ordering="queued_at")
+    def queued(self, run):
+        return timezone.localtime(run.queued_at).strftime("%Y-%m-%d %H:%M:%S")
 
     @admin.display(description="duration")
     def duration(self, run):
@@ -119,7 +132,7 @@ class RollRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="error")
     def short_error(self, run):
-        return run.error[:80] + ("…" if len(run.error) > 80 else "")
+        return run.error[:40] + ("…" if len(run.error) > 40 else "")
 
     @admin.display(description="PDFs")
     def download(self, run):

@@ -5,6 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from reports.models import ReportChord, ReportGroup
+from tests.reports_stories import find_report_id, finished_fires_early
 
 
 @pytest.mark.parametrize("model", [ReportGroup, ReportChord])
@@ -19,3 +20,21 @@ def test_a_new_report_page_refreshes_itself_until_the_report_is_done(staff_page,
     expect(staff_page.locator('meta[http-equiv="refresh"]')).to_have_count(0, timeout=30_000)
     expect(staff_page.locator("svg.report-timeline rect.attempt")).not_to_have_count(0)
     expect(staff_page.locator(".field-callbacks")).to_contain_text("“error” ran")
+
+
+def test_a_group_report_page_marks_its_finished_callback_firing_before_the_others_end(staff_page):
+    report_id = find_report_id("group", finished_fires_early, start=50_000)
+    ReportGroup.objects.create(pk=report_id)
+
+    staff_page.goto(f"/admin/reports/reportgroup/{report_id}/change/")
+
+    callbacks = staff_page.locator(".field-callbacks")
+    expect(callbacks).to_contain_text("while medium and long were still running", timeout=30_000)
+    expect(staff_page.locator('meta[http-equiv="refresh"]')).to_have_count(0, timeout=30_000)
+    timeline = staff_page.locator("svg.report-timeline")
+    marker_x = float(timeline.locator("line.marker-finished:not(.key)").get_attribute("x1"))
+    bar_ends = [
+        float(bar.get_attribute("x")) + float(bar.get_attribute("width"))
+        for bar in timeline.locator("rect.attempt").all()
+    ]
+    assert sum(end > marker_x for end in bar_ends) >= 2  # medium's and long's bars run past it
