@@ -1,12 +1,6 @@
 """Each configuration starts (or refuses to) as documented."""
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-from django.conf import settings
-
-BASE_DIR = Path(__file__).resolve().parent.parent
+from project.settings import database_config
+from tests.utils import manage
 
 PRODUCTION_ENV = {
     "DJANGO_CONFIGURATION": "Prod",
@@ -15,14 +9,6 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://canvas:secret@db.internal:5432/canvas",
     "CELERY_BROKER_URL": "amqp://canvas:secret@mq.internal:5672//",
 }
-
-
-def manage(*args, env):
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "TEST_"))}
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=BASE_DIR, env={**clean, **env}, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
 
 
 def test_prod_passes_the_deployment_checklist_with_a_production_environment(tmp_path):
@@ -39,10 +25,9 @@ def test_prod_refuses_to_start_without_a_secret_key(tmp_path):
 
 
 def test_sqlite_is_tuned_for_several_writer_processes():
-    options = settings.DATABASES["default"].get("OPTIONS", {})
-    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-        assert options["transaction_mode"] == "IMMEDIATE"
-        assert "journal_mode=WAL" in options["init_command"]
-        assert options["timeout"] >= 10
-    else:
-        assert settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    options = database_config("sqlite:////tmp/any.sqlite3")["OPTIONS"]
+
+    assert options["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in options["init_command"]
+    assert options["timeout"] >= 10
+    assert "OPTIONS" not in database_config("postgres://u@h:5432/d")
