@@ -127,9 +127,8 @@ class Base(Configuration):
 
     STATIC_URL = "static/"
 
-    @property
-    def STATIC_ROOT(self):
-        return Path(self.VAR_DIR) / "static"
+    # Built into the image by collectstatic: outside VAR_DIR, which is a volume in production.
+    STATIC_ROOT = BASE_DIR / "staticfiles"
 
     # Voter-roll PDFs. Never served from a public URL: staff download them through the admin.
     @property
