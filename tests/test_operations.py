@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
@@ -112,3 +112,14 @@ def test_makesuperuser_creates_one_account_then_changes_nothing():
     assert admin.is_superuser and admin.check_password(password)
     assert "exists" in second.getvalue() and password not in second.getvalue()
     assert get_user_model().objects.get().password == admin.password
+
+
+@pytest.mark.django_db
+def test_makesuperuser_refuses_a_taken_name_of_a_plain_user_and_changes_nothing():
+    user = get_user_model().objects.create_user("admin", password="their-own")
+
+    with pytest.raises(CommandError, match="exists but is not a superuser"):
+        call_command("makesuperuser", stdout=StringIO())
+
+    user.refresh_from_db()
+    assert not user.is_superuser and user.check_password("their-own")

@@ -1,7 +1,7 @@
 import secrets
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
@@ -13,12 +13,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, username, email, **options):
         User = get_user_model()
-        if User.objects.filter(is_superuser=True).exists():
-            names = ", ".join(
-                User.objects.filter(is_superuser=True).values_list("username", flat=True)
-            )
-            self.stdout.write(f"An admin account exists ({names}); nothing changed.")
+        admins = list(User.objects.filter(is_superuser=True).values_list("username", flat=True))
+        if admins:
+            self.stdout.write(f"An admin account exists ({', '.join(admins)}); nothing changed.")
             return
+        if User.objects.filter(username=username).exists():
+            raise CommandError(
+                f"A user named {username!r} exists but is not a superuser; nothing changed. "
+                "Pick another name with --username, or make that user a superuser."
+            )
         password = secrets.token_urlsafe(12)
         User.objects.create_superuser(username=username, email=email, password=password)
         self.stdout.write(self.style.SUCCESS(f"Created admin account '{username}'."))

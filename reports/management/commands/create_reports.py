@@ -1,19 +1,8 @@
-import argparse
-
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from project.arguments import positive_integer
 from reports.models import REPORT_MODELS
-
-
-def positive_integer(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
-    return value
 
 
 class Command(BaseCommand):
