@@ -31,3 +31,14 @@ def test_sqlite_is_tuned_for_several_writer_processes():
     assert "journal_mode=WAL" in options["init_command"]
     assert options["timeout"] >= 10
     assert "OPTIONS" not in database_config("postgres://u@h:5432/d")
+
+
+def test_demo_settings_come_from_variables_of_the_same_name_outside_tests(tmp_path):
+    show = "from django.conf import settings as s; print(s.REPORTS_TIME_SCALE, s.REPORTS_FAILURE_RATE, s.REPORTS_SEED)"
+    env = {"REPORTS_TIME_SCALE": "0.5", "REPORTS_FAILURE_RATE": "0.25", "REPORTS_SEED": "7"}
+
+    dev = manage("shell", "-v", "0", "-c", show, env={**env, "DJANGO_CONFIGURATION": "Dev", "VAR_DIR": str(tmp_path)})
+    test = manage("shell", "-v", "0", "-c", show, env={**env, "DJANGO_CONFIGURATION": "Test", "TEST_VAR_DIR": str(tmp_path)})
+
+    assert dev.stdout.split() == ["0.5", "0.25", "7"], dev.stderr
+    assert test.stdout.split() == ["0.01", "0.1", "0"], test.stderr
