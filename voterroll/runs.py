@@ -63,13 +63,23 @@ def busy_message(active):
     )
 
 
-def mark_running(run_id, tasks=1):
-    """Record that the run's first task started, and the tasks it queued (``tasks``)."""
-    RollRun.objects.filter(pk=run_id, status=RollRun.Status.QUEUED).update(
-        status=RollRun.Status.RUNNING, started_at=timezone.now()
+def mark_running(run_id):
+    """Claim a queued run for its first task: the run, now running, or None to stop.
+
+    One conditional UPDATE, so only one task ever goes on. Anything but a queued run is
+    not the caller's: the watchdog or a refused send failed it already, or this is a second
+    delivery of a task that started it (a lost connection redelivers while the first may
+    still be working; going on would print everything twice). Its own task counts as one.
+    """
+    claimed = RollRun.objects.filter(pk=run_id, status=RollRun.Status.QUEUED).update(
+        status=RollRun.Status.RUNNING, started_at=timezone.now(), tasks=F("tasks") + 1
     )
-    add_tasks(run_id, tasks)
-    return RollRun.objects.select_related("center").get(pk=run_id)
+    run = RollRun.objects.select_related("center").filter(pk=run_id).first()
+    if not claimed:
+        status = run.status if run else "deleted"
+        logger.warning("Run %s is %s, not queued: not this task's to start; stopping", run_id, status)
+        return None
+    return run
 
 
 def add_tasks(run_id, tasks):
@@ -77,9 +87,10 @@ def add_tasks(run_id, tasks):
 
 
 def finish_run(run_id, tallies):
-    """Complete the run from its units' tallies ({"center", "stations", "pages"} each).
+    """Complete a running run from its units' tallies ({"center", "stations", "pages"} each).
 
-    Each center printed records when and how many pages.
+    Each center printed records when and how many pages. A run that is no longer running
+    (failed meanwhile, or finished by an earlier delivery) keeps its outcome: returns None.
     """
     now = timezone.now()
     pages_by_center = Counter()
@@ -88,15 +99,18 @@ def finish_run(run_id, tallies):
         pages_by_center[tally["center"]] += tally["pages"]
         stations += tally["stations"]
     with transaction.atomic():
-        for center_pk, pages in pages_by_center.items():
-            PollingCenter.objects.filter(pk=center_pk).update(rolls_generated_at=now, roll_pages=pages)
-        RollRun.objects.filter(pk=run_id).update(
+        finished = RollRun.objects.filter(pk=run_id, status=RollRun.Status.RUNNING).update(
             status=RollRun.Status.FINISHED,
             finished_at=now,
             centers=len(pages_by_center),
             stations=stations,
             pages=sum(pages_by_center.values()),
         )
+        if not finished:
+            logger.warning("Run %s is no longer running; its outcome stays as it is", run_id)
+            return None
+        for center_pk, pages in pages_by_center.items():
+            PollingCenter.objects.filter(pk=center_pk).update(rolls_generated_at=now, roll_pages=pages)
     run = RollRun.objects.get(pk=run_id)
     logger.info(
         "%s finished in %s: %d centers, %d stations, %d pages, %d tasks",

@@ -96,7 +96,8 @@ def assign_center_stations(run_id, center_pk):
 @shared_task
 def sum_pages(tallies, run_id):
     """Chord body: complete the run from its units' tallies."""
-    return runs.finish_run(run_id, tallies).pages
+    run = runs.finish_run(run_id, tallies)
+    return run.pages if run else None
 
 
 @shared_task
@@ -112,6 +113,8 @@ def record_failure(request, exc, traceback, run_id):
 def all_in_one(run_id):
     """Option 1: everything in one task, one station after the other."""
     run = runs.mark_running(run_id)
+    if run is None:
+        return
     voters = assign_stations(scope(run))
     logger.info("Run %s: %d voters assigned to stations", run_id, voters)
     tallies = [rolls.print_station(run, *pair) for pair in stations_of(scope(run))]
@@ -127,6 +130,8 @@ def parallelize_tasks_by_center_with_join(run_id):
     the per-center tasks still run and write their PDFs, but nothing sums their pages.
     """
     run = runs.mark_running(run_id)
+    if run is None:
+        return
     centers = centers_with_voters(run)
     runs.add_tasks(run_id, len(centers))
     result = group(generate_center_lists.s(run_id, center_pk) for center_pk in centers).delay()
@@ -138,6 +143,8 @@ def parallelize_tasks_by_center_with_join(run_id):
 def queue_tasks_by_center_with_chord(run_id):
     """Option 3: a task per center (assign, then print its stations), chord to sum pages."""
     run = runs.mark_running(run_id)
+    if run is None:
+        return
     centers = centers_with_voters(run)
     runs.add_tasks(run_id, len(centers) + 1)
     header = group(generate_center_lists.s(run_id, center_pk) for center_pk in centers)
@@ -153,6 +160,8 @@ def assign_all_stations_in_parallel(run_id):
     for the database. Once every center is assigned, printing goes on as in option 5b.
     """
     run = runs.mark_running(run_id)
+    if run is None:
+        return
     centers = centers_with_voters(run)
     runs.add_tasks(run_id, len(centers) + 1)
     header = group(assign_center_stations.s(run_id, center_pk) for center_pk in centers)
@@ -163,8 +172,11 @@ def assign_all_stations_in_parallel(run_id):
 
 @shared_task(base=RunTask)
 def generate_lists_by_station(run_id):
-    """Option 4's second step: print the stations already assigned."""
+    """Option 4's second step: print the stations already assigned, if the run still runs."""
     run = RollRun.objects.get(pk=run_id)
+    if run.status != RollRun.Status.RUNNING:
+        logger.warning("Run %s is %s, not running: its stations are not printed", run_id, run.status)
+        return
     queue_station_chord(run_id, stations_of(scope(run)))
 
 
@@ -176,6 +188,8 @@ def assign_stations_and_generate_lists_with_starmap(run_id):
     not in parallel: as slow as option 1.
     """
     run = runs.mark_running(run_id)
+    if run is None:
+        return
     voters = assign_stations(scope(run))
     pairs = stations_of(scope(run))
     runs.add_tasks(run_id, 2)
@@ -193,6 +207,8 @@ def assign_stations_and_generate_lists_with_chord(run_id):
     Also what saving a center in the admin runs, scoped to that center.
     """
     run = runs.mark_running(run_id)
+    if run is None:
+        return
     voters = assign_stations(scope(run))
     logger.info("Run %s: %d voters assigned to stations", run_id, voters)
     queue_station_chord(run_id, stations_of(scope(run)))
@@ -206,6 +222,8 @@ def group_with_error_in_sub_task(run_id):
     callback records the failure on the run.
     """
     run = runs.mark_running(run_id)
+    if run is None:
+        return
     assign_stations(scope(run))
     pairs = stations_of(scope(run))
     center_pk, last_station = pairs[0][0], max(station for pk, station in pairs if pk == pairs[0][0])
