@@ -212,8 +212,10 @@ class Base(Configuration):
     # voterroll: the most voters one station (one table, one PDF) serves.
     VOTERROLL_STATION_SIZE = values.PositiveIntegerValue(500, environ_prefix=None)
     # Seconds after which a run still queued or running is marked failed by beat's watchdog
-    # (while it looks active, no other run may start).
-    VOTERROLL_STALLED_AFTER = values.PositiveIntegerValue(60 * 60, environ_prefix=None)
+    # (while it looks active, no other run may start). Counted from queueing: it must exceed
+    # the longest run the task limits allow (option 5a: ~5.5 min assigning, then ~61 min of
+    # starmap) plus queue waits, or the watchdog fails a live run and lets a second start.
+    VOTERROLL_STALLED_AFTER = values.PositiveIntegerValue(2 * 60 * 60, environ_prefix=None)
 
 
 class Dev(Base):

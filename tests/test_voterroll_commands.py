@@ -6,10 +6,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from project.celery import app
 from tests.voterroll_utils import wait_for_outcome
 from voterroll.models import PollingCenter, RollRun, Voter, VoterRegistration
 from voterroll.runs import fail_stalled_runs
-from voterroll.tasks import all_in_one
+from voterroll.tasks import ASSIGNING, LONG_RUNNING, all_in_one
 
 
 @pytest.mark.django_db
@@ -110,3 +111,17 @@ def test_watchdog_fails_runs_stuck_longer_than_the_setting(settings):
 def test_watchdog_is_scheduled_in_beat(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["voterroll-fail-stalled-runs"]
     assert entry["task"] == "voterroll.tasks.fail_stalled_runs"
+
+
+def test_watchdog_waits_longer_than_any_run_the_task_time_limits_allow(settings):
+    limits = [
+        task.time_limit or app.conf.task_time_limit
+        for name, task in app.tasks.items()
+        if name.startswith("voterroll.")
+    ]
+    # Option 5a's orchestrator, then its starmap (limits set on the signature, not the task).
+    longest_run = ASSIGNING["time_limit"] + LONG_RUNNING["time_limit"]
+
+    assert len(limits) > 5 and max(limits) >= LONG_RUNNING["time_limit"]
+    assert settings.VOTERROLL_STALLED_AFTER > max(limits)
+    assert settings.VOTERROLL_STALLED_AFTER >= longest_run + 30 * 60  # and queue waits
