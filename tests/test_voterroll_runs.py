@@ -2,7 +2,7 @@
 import pytest
 
 from tests.voterroll_utils import center_with_voters
-from voterroll.models import Option, PollingCenter, RollRun, StationAssignment
+from voterroll.models import Option, PollingCenter, StationAssignment
 from voterroll.runs import create_run, fail_run, finish_run, mark_running
 from voterroll.tasks import all_in_one
 
