@@ -95,9 +95,24 @@ def test_a_message_file_appears_in_the_queue_folder_only_complete(tmp_path, monk
     assert not os.listdir(queue_folder)
 
 
-def test_redis_broker_gets_a_visibility_timeout_longer_than_any_retry_countdown():
+def test_redis_visibility_timeout_outlasts_the_longest_task_and_retry_countdown():
+    """Redis delivers again whatever is unacknowledged that long: a running task, or a retry
+    waiting out its countdown (back-off is capped at 500 s)."""
     options = broker_transport_options("redis://127.0.0.1:6379/0", "var", polling_interval=0.1)
-    assert options["visibility_timeout"] > 500 * 5
+    app.loader.import_default_modules()
+    longest = max(task.time_limit or settings.CELERY_TASK_TIME_LIMIT for task in app.tasks.values())
+    assert options["visibility_timeout"] > longest + 500
+
+
+def test_every_beat_entry_names_a_registered_task():
+    app.loader.import_default_modules()  # as a worker does at start-up: autodiscovery
+    missing = {
+        name: entry["task"]
+        for name, entry in settings.CELERY_BEAT_SCHEDULE.items()
+        if entry["task"] not in app.tasks
+    }
+    assert not missing
+    assert len(settings.CELERY_BEAT_SCHEDULE) >= 4  # housekeeping and each app's watchdog
 
 
 @pytest.mark.django_db
