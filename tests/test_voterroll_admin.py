@@ -10,6 +10,7 @@ from django.utils import timezone
 from tests.voterroll_utils import center_with_voters
 from voterroll.models import Option, RollRun
 from voterroll.pdf import write_station_pdf
+from voterroll.tasks import OPTION_TASKS
 
 pytestmark = pytest.mark.django_db
 
@@ -142,6 +143,8 @@ def test_start_form_refuses_a_second_run_while_one_is_active(admin_client):
     assert RollRun.objects.count() == 1
 
 
+# The run is queued once the center's change commits: these tests commit, as a request does.
+@pytest.mark.django_db(transaction=True)
 def test_saving_a_center_during_an_active_run_keeps_the_change_but_not_the_rolls(admin_client):
     center = center_with_voters(3, center_id=7)
     RollRun.objects.create(option=Option.STARMAP)
@@ -156,3 +159,42 @@ def test_saving_a_center_during_an_active_run_keeps_the_change_but_not_the_rolls
     assert center.center_name == "New Name School"
     assert "its rolls were not regenerated" in response.content.decode()
     assert RollRun.objects.count() == 1
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise ConnectionRefusedError("broker down")
+
+    for task in OPTION_TASKS.values():
+        monkeypatch.setattr(task, "delay", refuse)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_saving_a_center_while_the_broker_is_down_keeps_the_change_and_warns(admin_client, broker_down):
+    center = center_with_voters(3, center_id=7)
+
+    response = admin_client.post(
+        f"/admin/voterroll/pollingcenter/{center.pk}/change/",
+        {"center_id": 7, "center_name": "New Name School"},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "its rolls were not regenerated" in response.content.decode()
+    assert "broker down" in response.content.decode()
+    center.refresh_from_db()
+    assert center.center_name == "New Name School"
+    assert RollRun.objects.get().status == "failed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_start_form_shows_the_broker_refusing_the_run(admin_client, broker_down):
+    center_with_voters(3)
+
+    response = admin_client.post("/admin/voterroll/rollrun/start/", {"option": Option.ALL_IN_ONE})
+
+    assert response.status_code == 200
+    assert "broker down" in response.content.decode()
+    run = RollRun.objects.get()
+    assert run.status == "failed" and "broker down" in run.error

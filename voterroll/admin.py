@@ -1,9 +1,11 @@
 import tempfile
 import zipfile
+from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
@@ -35,18 +37,22 @@ class PollingCenterAdmin(admin.ModelAdmin):
         """Regenerate a changed center's rolls (its name is on every page) once it is saved.
 
         Here, not in a post_save signal: bulk inserts of fake data must not print rolls.
+        Queued after the save commits, so that a run refused then (another is active, the
+        broker is down) is a warning beside the saved change, not an error page.
         """
         super().save_model(request, obj, form, change)
-        if not change:
-            return
+        if change:
+            transaction.on_commit(partial(self.regenerate_rolls, request, obj))
+
+    def regenerate_rolls(self, request, center):
         try:
-            run = queue_run(Option.CHORD_BY_STATION, center=obj)
+            run = queue_run(Option.CHORD_BY_STATION, center=center)
         except RunRefused as refused:
             self.message_user(
-                request, f"{obj} saved, but its rolls were not regenerated: {refused}", messages.WARNING
+                request, f"{center} saved, but its rolls were not regenerated: {refused}", messages.WARNING
             )
         else:
-            self.message_user(request, f"{obj} saved; {run} regenerates its rolls.")
+            self.message_user(request, f"{center} saved; {run} regenerates its rolls.")
 
 
 @admin.register(Voter)

@@ -27,7 +27,8 @@ ASSIGNING = {"soft_time_limit": 5 * 60, "time_limit": 5 * 60 + 30}
 def queue_run(option, center=None):
     """Create a queued run of ``option`` and send its task once the run is committed.
 
-    Raises runs.RunRefused (with a message for the user) when it cannot start.
+    Raises runs.RunRefused (with a message for the user) when it cannot start, or when
+    the broker refuses its task: at once outside a transaction, else when it commits.
     """
     run = runs.create_run(option, center)
     transaction.on_commit(partial(send_run, run.pk, OPTION_TASKS[option]))
@@ -35,12 +36,13 @@ def queue_run(option, center=None):
 
 
 def send_run(run_id, task):
-    """Send the run's first task; if the broker refuses it, the run records why (not stuck queued)."""
+    """Send the run's first task; if the broker refuses it, fail the run (not stuck queued) and say so."""
     try:
         task.delay(run_id)
     except Exception as exc:
-        runs.fail_run(run_id, f"Could not queue {task.name}: {exc!r}")
-        raise
+        error = f"Could not queue {task.name}: {exc!r}"
+        runs.fail_run(run_id, error)
+        raise runs.RunRefused(f"Run {run_id} failed: {error}. Is the broker running?") from exc
 
 
 class RunTask(Task):
