@@ -1,7 +1,11 @@
 """A run's life: only the task that claims a queued run works on it; an outcome, once recorded, stays."""
+import threading
+
 import pytest
+from django.db import connection
 
 from tests.voterroll_utils import center_with_voters
+from voterroll.fake_data import replace_voter_data
 from voterroll.models import Option, PollingCenter, StationAssignment
 from voterroll.runs import create_run, fail_run, finish_run, mark_running
 from voterroll.tasks import all_in_one
@@ -45,3 +49,29 @@ def test_finishing_a_run_that_was_failed_meanwhile_keeps_the_failure():
     run.refresh_from_db()
     assert (run.status, run.error, run.pages) == ("failed", "Stalled: failed by the watchdog", 0)
     assert PollingCenter.objects.get().rolls_generated_at is None
+
+
+@pytest.mark.django_db(transaction=True)  # two connections: each must see the other's commits
+def test_a_run_started_while_fake_data_is_replaced_waits_until_the_new_data_is_committed():
+    replace_voter_data(20)
+    started = {}
+
+    def start_run():
+        try:
+            started["run"] = create_run(Option.CHORD_BY_STATION)
+        finally:
+            connection.close()
+
+    racer = threading.Thread(target=start_run)
+
+    def progress(rows):
+        if racer.ident is None:  # the old voters are deleted, the new ones not yet committed
+            racer.start()
+            racer.join(timeout=1)
+            started["blocked"] = racer.is_alive()
+
+    replace_voter_data(30, seed=2, progress=progress)
+    racer.join(timeout=30)
+
+    assert started["blocked"], "a run was created while the voter data was being replaced"
+    assert started["run"].status == "queued"

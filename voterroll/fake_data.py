@@ -55,6 +55,22 @@ def batches(rows, size=BATCH_SIZE):
         yield batch
 
 
+def refuse_while_a_run_is_active():
+    """Raise RunRefused if a run is active; else keep new runs out until the transaction ends.
+
+    On PostgreSQL the table lock conflicts with the INSERT that creates a run, so a run
+    cannot start between this check and the data it would print being replaced. SQLite
+    needs nothing more: its write transactions (BEGIN IMMEDIATE here) already run one at a time.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            table = connection.ops.quote_name(RollRun._meta.db_table)
+            cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+    active = runs.active_run()
+    if active is not None:
+        raise runs.RunRefused(runs.busy_message(active))
+
+
 def replace_voter_data(voters, seed=0, locale="en_US", progress=None):
     """Delete every center, voter, registration and assignment; create ``voters`` new ones.
 
@@ -63,9 +79,6 @@ def replace_voter_data(voters, seed=0, locale="en_US", progress=None):
     on any error the old data is still there. Refused (runs.RunRefused) while a run is
     active: it would print voters that no longer exist.
     """
-    active = runs.active_run()
-    if active is not None:
-        raise runs.RunRefused(runs.busy_message(active))
     provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
     first_names, first_weights = name_list(provider.first_names)
     last_names, last_weights = name_list(provider.last_names)
@@ -92,6 +105,7 @@ def replace_voter_data(voters, seed=0, locale="en_US", progress=None):
                 yield VoterRegistration(id=voter_pk, voter_id=voter_pk, center_id=center_pk)
 
     with transaction.atomic():
+        refuse_while_a_run_is_active()
         # Runs outlive the data; their center link does not.
         RollRun.objects.filter(center__isnull=False).update(center=None)
         # Plain DELETEs, dependents first: the ORM's delete() would load a million voters
