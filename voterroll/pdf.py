@@ -1,4 +1,8 @@
-"""One station's voter list as a PDF, drawn on a bare reportlab canvas (fast: no layout engine)."""
+"""One station's voter list as a PDF, drawn on a bare reportlab canvas (fast: no layout engine).
+
+Latin, Greek and Cyrillic names print; right-to-left scripts such as Arabic do not print
+legibly (see FONT_CANDIDATES).
+"""
 import functools
 import logging
 import math
@@ -24,8 +28,11 @@ rl_config.useA85 = 0
 ROWS_PER_PAGE = 40
 
 # Names may be in any script, and reportlab's standard fonts are Latin-1 only. The first
-# TrueType font found is embedded; DejaVu Sans (Debian's fonts-dejavu-core) covers Latin,
-# Greek, Cyrillic and Arabic letters, Vera (bundled with reportlab) Latin only.
+# TrueType font found is embedded; DejaVu Sans (Debian's fonts-dejavu-core) draws Latin,
+# Greek and Cyrillic, Vera (bundled with reportlab) Latin only. Arabic (and Hebrew) names
+# come out wrong: reportlab's canvas neither shapes letters (each is drawn in its isolated
+# form) nor lays text right to left, so a name reads as separate letters in reverse order.
+# Printing such rolls properly needs a shaping step (e.g. HarfBuzz) this writer does not have.
 FONT_CANDIDATES = [
     Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
     Path(reportlab.__file__).parent / "fonts" / "Vera.ttf",
