@@ -3,7 +3,7 @@ import pytest
 from django.test import override_settings
 
 from tests.voterroll_utils import center_with_voters, station_sizes
-from voterroll.models import StationAssignment, Voter
+from voterroll.models import StationAssignment, Voter, VoterRegistration
 from voterroll.stations import assign_stations, station_voters, stations_of
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +68,17 @@ def test_reassigning_replaces_assignments_instead_of_adding_to_them():
 
     assert StationAssignment.objects.count() == 700
     assert station_sizes(center) == [350, 350]
+
+
+def test_reassigning_a_center_takes_in_a_voter_who_moved_there_from_another_center():
+    first = center_with_voters(600, center_id=1)
+    second = center_with_voters(300, center_id=2, first_pk=1000)
+    assign_stations()
+    mover = Voter.objects.get(pk=1)
+    VoterRegistration.objects.filter(voter=mover).update(center=second)
+
+    assert assign_stations([second.pk]) == 301
+
+    assert StationAssignment.objects.get(voter=mover).center == second
+    assert StationAssignment.objects.filter(center=first).count() == 599
+    assert StationAssignment.objects.count() == 900

@@ -1,6 +1,7 @@
 """Splitting each center's voters into stations, set-based in the database."""
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 
 from .models import StationAssignment, Voter, VoterRegistration
 
@@ -40,7 +41,10 @@ def assign_stations(center_pks=None):
             return 0
         where = f"WHERE registration.center_id IN ({', '.join(['%s'] * len(center_pks))})"
         params += center_pks
-        existing = existing.filter(center_id__in=center_pks)
+        # The centers' own assignments, and those of their voters wherever they are: a voter
+        # who moved here still has one at the old center (one per voter, so it must go).
+        registered = VoterRegistration.objects.filter(center_id__in=center_pks).values("voter_id")
+        existing = existing.filter(Q(center_id__in=center_pks) | Q(voter_id__in=registered))
     sql = ASSIGN_SQL.format(
         assignment=quote(StationAssignment._meta.db_table),
         registration=quote(VoterRegistration._meta.db_table),
