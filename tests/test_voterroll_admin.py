@@ -64,8 +64,9 @@ def test_staff_download_one_pdf_or_all_as_a_zip(admin_client, finished_run):
     bundle.close()
     assert one.status_code == 200 and pdf.startswith(b"%PDF")
     assert bundle.status_code == 200
-    names = zipfile.ZipFile(io.BytesIO(archive)).namelist()
-    assert names == ["center_7_1.pdf", "center_7_2.pdf"]
+    entries = zipfile.ZipFile(io.BytesIO(archive)).infolist()
+    assert [entry.filename for entry in entries] == ["center_7_1.pdf", "center_7_2.pdf"]
+    assert {entry.compress_type for entry in entries} == {zipfile.ZIP_STORED}  # PDFs are compressed
 
 
 def test_downloads_are_refused_to_anonymous_non_staff_and_unpermitted_staff(

@@ -199,7 +199,8 @@ class RollRunAdmin(admin.ModelAdmin):
         if not pdfs:
             raise Http404("This run has no PDFs")
         archive = tempfile.TemporaryFile()  # FileResponse closes it, and the OS deletes it
-        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+        # Stored, not deflated: the PDFs' streams are compressed already.
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as bundle:
             for pdf in pdfs:
                 bundle.write(pdf, pdf.name)
         archive.seek(0)
