@@ -5,6 +5,11 @@ from django.db import models
 from django.db.models import Q, Value
 
 
+def run_folder(output_dir):
+    """A run's folder (its ``output_dir``, relative to MEDIA_ROOT) as a path."""
+    return Path(settings.MEDIA_ROOT) / output_dir
+
+
 class PollingCenter(models.Model):
     center_id = models.PositiveIntegerField(unique=True)
     center_name = models.CharField(max_length=200)
@@ -139,7 +144,7 @@ class RollRun(models.Model):
 
     @property
     def output_path(self):
-        return Path(settings.MEDIA_ROOT) / self.output_dir
+        return run_folder(self.output_dir)
 
     @property
     def duration(self):

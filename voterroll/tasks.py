@@ -11,7 +11,7 @@ from celery.utils.log import get_task_logger
 from django.db import transaction
 
 from . import rolls, runs
-from .models import Option, RollRun, VoterRegistration
+from .models import Option, PollingCenter, RollRun, VoterRegistration, run_folder
 from .stations import assign_stations, stations_of
 
 logger = get_task_logger(__name__)
@@ -69,30 +69,34 @@ def sum_pages_when_done(run_id):
     return sum_pages.s(run_id).on_error(record_failure.s(run_id))
 
 
-def queue_station_chord(run_id, pairs):
+def queue_station_chord(run, pairs):
     """Print each (center, station) in its own task, in parallel, then sum the pages."""
-    runs.add_tasks(run_id, len(pairs) + 1)
-    header = group(generate_station_list.s(run_id, center_pk, station) for center_pk, station in pairs)
-    (header | sum_pages_when_done(run_id)).delay()
-    logger.info("Run %s: queued %d station tasks and a chord to sum their pages", run_id, len(pairs))
+    runs.add_tasks(run.pk, len(pairs) + 1)
+    header = group(
+        generate_station_list.s(run.pk, run.output_dir, center_pk, station) for center_pk, station in pairs
+    )
+    (header | sum_pages_when_done(run.pk)).delay()
+    logger.info("Run %s: queued %d station tasks and a chord to sum their pages", run.pk, len(pairs))
 
 
 # The units of work.
 
 
 @shared_task
-def generate_station_list(run_id, center_pk, station):
-    return rolls.print_station(RollRun.objects.get(pk=run_id), center_pk, station)
+def generate_station_list(run_id, output_dir, center_pk, station):
+    center = PollingCenter.objects.get(pk=center_pk)
+    return rolls.print_station(run_id, run_folder(output_dir), center, station)
 
 
 @shared_task
-def generate_center_lists(run_id, center_pk):
-    return rolls.print_center(RollRun.objects.get(pk=run_id), center_pk)
+def generate_center_lists(run_id, output_dir, center_pk):
+    center = PollingCenter.objects.get(pk=center_pk)
+    return rolls.print_center(run_id, run_folder(output_dir), center)
 
 
 @shared_task
 def assign_center_stations(run_id, center_pk):
-    return rolls.assign_center_stations(RollRun.objects.get(pk=run_id), center_pk)
+    return rolls.assign_center_stations(run_id, PollingCenter.objects.get(pk=center_pk))
 
 
 @shared_task
@@ -119,7 +123,12 @@ def all_in_one(run_id):
         return
     voters = assign_stations(scope(run))
     logger.info("Run %s: %d voters assigned to stations", run_id, voters)
-    tallies = [rolls.print_station(run, *pair) for pair in stations_of(scope(run))]
+    pairs = stations_of(scope(run))
+    centers = PollingCenter.objects.in_bulk({center_pk for center_pk, _ in pairs})
+    tallies = [
+        rolls.print_station(run_id, run.output_path, centers[center_pk], station)
+        for center_pk, station in pairs
+    ]
     runs.finish_run(run_id, tallies)
 
 
@@ -136,7 +145,8 @@ def parallelize_tasks_by_center_with_join(run_id):
         return
     centers = centers_with_voters(run)
     runs.add_tasks(run_id, len(centers))
-    result = group(generate_center_lists.s(run_id, center_pk) for center_pk in centers).delay()
+    header = group(generate_center_lists.s(run_id, run.output_dir, center_pk) for center_pk in centers)
+    result = header.delay()
     logger.info("Run %s: queued %d center tasks; now waiting on them (refused)", run_id, len(centers))
     runs.finish_run(run_id, result.get())
 
@@ -149,7 +159,7 @@ def queue_tasks_by_center_with_chord(run_id):
         return
     centers = centers_with_voters(run)
     runs.add_tasks(run_id, len(centers) + 1)
-    header = group(generate_center_lists.s(run_id, center_pk) for center_pk in centers)
+    header = group(generate_center_lists.s(run_id, run.output_dir, center_pk) for center_pk in centers)
     (header | sum_pages_when_done(run_id)).delay()
     logger.info("Run %s: queued %d center tasks and a chord to sum their pages", run_id, len(centers))
 
@@ -179,7 +189,7 @@ def generate_lists_by_station(run_id):
     if run.status != RollRun.Status.RUNNING:
         logger.warning("Run %s is %s, not running: its stations are not printed", run_id, run.status)
         return
-    queue_station_chord(run_id, stations_of(scope(run)))
+    queue_station_chord(run, stations_of(scope(run)))
 
 
 @shared_task(base=RunTask, **ASSIGNING)
@@ -195,7 +205,8 @@ def assign_stations_and_generate_lists_with_starmap(run_id):
     voters = assign_stations(scope(run))
     pairs = stations_of(scope(run))
     runs.add_tasks(run_id, 2)
-    starmap = generate_station_list.starmap([(run_id, *pair) for pair in pairs]).set(**LONG_RUNNING)
+    arguments = [(run_id, run.output_dir, *pair) for pair in pairs]
+    starmap = generate_station_list.starmap(arguments).set(**LONG_RUNNING)
     (starmap | sum_pages_when_done(run_id)).delay()
     logger.info(
         "Run %s: %d voters assigned; queued a starmap over %d stations", run_id, voters, len(pairs)
@@ -213,7 +224,7 @@ def assign_stations_and_generate_lists_with_chord(run_id):
         return
     voters = assign_stations(scope(run))
     logger.info("Run %s: %d voters assigned to stations", run_id, voters)
-    queue_station_chord(run_id, stations_of(scope(run)))
+    queue_station_chord(run, stations_of(scope(run)))
 
 
 @shared_task(base=RunTask, **ASSIGNING)
@@ -229,7 +240,7 @@ def group_with_error_in_sub_task(run_id):
     assign_stations(scope(run))
     pairs = stations_of(scope(run))
     center_pk, last_station = pairs[0][0], max(station for pk, station in pairs if pk == pairs[0][0])
-    queue_station_chord(run_id, pairs + [(center_pk, last_station + 1)])
+    queue_station_chord(run, pairs + [(center_pk, last_station + 1)])
 
 
 @shared_task
