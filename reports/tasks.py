@@ -16,7 +16,6 @@ class ReportTask(Task):
 
     report_kind = None
     step = None
-    acks_late = True
     max_retries = MAX_RETRIES
 
     def retry_later(self, report_id, exc):
