@@ -1,7 +1,6 @@
 """Splitting each center's voters into stations, set-based in the database."""
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
 
 from .models import StationAssignment, Voter, VoterRegistration
 
@@ -34,7 +33,7 @@ def assign_stations(center_pks=None):
     size = settings.VOTERROLL_STATION_SIZE
     params = [size, size]
     where = ""
-    existing = StationAssignment.objects.all()
+    existing = [StationAssignment.objects.all()]
     if center_pks is not None:
         center_pks = list(center_pks)
         if not center_pks:
@@ -43,8 +42,12 @@ def assign_stations(center_pks=None):
         params += center_pks
         # The centers' own assignments, and those of their voters wherever they are: a voter
         # who moved here still has one at the old center (one per voter, so it must go).
+        # Two statements, each on an index; one with OR scans every assignment.
         registered = VoterRegistration.objects.filter(center_id__in=center_pks).values("voter_id")
-        existing = existing.filter(Q(center_id__in=center_pks) | Q(voter_id__in=registered))
+        existing = [
+            StationAssignment.objects.filter(center_id__in=center_pks),
+            StationAssignment.objects.filter(voter_id__in=registered),
+        ]
     sql = ASSIGN_SQL.format(
         assignment=quote(StationAssignment._meta.db_table),
         registration=quote(VoterRegistration._meta.db_table),
@@ -52,7 +55,8 @@ def assign_stations(center_pks=None):
         where=where,
     )
     with transaction.atomic():
-        existing.delete()  # no dependents and no signals: one DELETE statement
+        for assignments in existing:
+            assignments.delete()  # no dependents and no signals: one DELETE statement
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.rowcount
