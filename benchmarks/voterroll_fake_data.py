@@ -5,20 +5,12 @@
 Runs against the database the settings name (migrate it first); N defaults to 1,000,000.
 It replaces all voter data there.
 """
-import os
 import sys
 import time
-from pathlib import Path
 
-import django
+from django_setup import setup_django
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-os.environ.setdefault("DJANGO_CONFIGURATION", "Dev")
-from configurations import importer  # noqa: E402
-
-importer.install()
-django.setup()
+setup_django()
 
 from django.db import connection  # noqa: E402
 

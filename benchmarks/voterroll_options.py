@@ -5,20 +5,12 @@
 Needs a worker on the same settings (`celery -A project worker --concurrency=4`). Replaces the
 voter data there with N (default 100,000) fake voters first.
 """
-import os
 import sys
 import time
-from pathlib import Path
 
-import django
+from django_setup import setup_django
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-os.environ.setdefault("DJANGO_CONFIGURATION", "Dev")
-from configurations import importer  # noqa: E402
-
-importer.install()
-django.setup()
+setup_django()
 
 from voterroll.fake_data import replace_voter_data  # noqa: E402
 from voterroll.models import ALIASES, RollRun  # noqa: E402
