@@ -2,6 +2,7 @@
 
 The two kinds share everything but their canvas, so the shared parts live in abstract models.
 """
+import logging
 from collections import Counter
 from datetime import timedelta
 
@@ -11,6 +12,8 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from .stories import MAX_RETRIES, WORK_SECONDS, task_name
+
+logger = logging.getLogger(__name__)
 
 WORK_STEPS = tuple(WORK_SECONDS)  # short, medium, long
 CALLBACK_STEPS = ("finished", "error")
@@ -68,7 +71,19 @@ class Report(models.Model):
                 transaction.on_commit(self.send_canvas, using=using)
 
     def send_canvas(self):
-        self.canvas().apply_async()
+        """Send the canvas; if the broker refuses it, the report says so now, not hours later.
+
+        Nothing will ever run for it: it is marked Error and its claim released, instead of
+        waiting as Processing for the REPORTS_STALLED_AFTER watchdog.
+        """
+        try:
+            self.canvas().apply_async()
+        except Exception:
+            logger.exception("%s: the broker refused its canvas; marked Error", self)
+            type(self)._default_manager.filter(pk=self.pk).update(
+                is_celery_task_sent=False, status=Status.ERROR
+            )
+            self.is_celery_task_sent, self.status = False, Status.ERROR
 
     def canvas(self):
         raise NotImplementedError

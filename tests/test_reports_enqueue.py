@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.utils import timezone
+from kombu import Connection, pools
 
 from project.celery import app
 from reports.models import REPORT_MODELS, Report, ReportChord, ReportGroup, Status
@@ -90,6 +91,27 @@ def test_saving_a_stale_copy_does_not_undo_the_tasks_work(transactional_db, sent
 
     assert ReportGroup.objects.get(pk=report.pk).status == Status.FINISHED
     assert len(sent) == 1
+
+
+@pytest.fixture
+def unreachable_broker(monkeypatch):
+    """The app publishes to a port where no broker listens, and gives up at the first refusal."""
+    connection = Connection("amqp://guest:guest@127.0.0.1:1//", transport_options={"max_retries": 0})
+    monkeypatch.setattr(app.amqp, "_producer_pool", pools.producers[connection])
+    monkeypatch.setitem(app.conf, "task_publish_retry", False)
+
+
+@pytest.mark.parametrize("model", [ReportGroup, ReportChord])
+def test_a_report_whose_canvas_the_broker_refuses_is_marked_error_at_once(
+    transactional_db, unreachable_broker, caplog, model
+):
+    report = model.objects.create()
+
+    saved = model.objects.get(pk=report.pk)
+    assert (saved.status, saved.is_celery_task_sent) == (Status.ERROR, False)
+    assert (report.status, report.is_celery_task_sent) == (Status.ERROR, False)
+    assert f"{report}: the broker refused its canvas; marked Error" in caplog.text
+    assert "Connection refused" in caplog.text
 
 
 @pytest.mark.parametrize("kind", ["group", "chord"])
