@@ -38,11 +38,11 @@ def test_fake_data_is_the_same_for_the_same_seed():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("bad", ["0", "-3", "abc", "1.5", ""])
+@pytest.mark.parametrize("bad", ["0", "-3", "abc", "1.5", "", "²"])
 def test_fake_data_needs_a_positive_integer_and_changes_nothing_otherwise(bad):
     call_command("create_fake_voter_data", "20")
 
-    with pytest.raises(CommandError, match="N must be a positive integer"):
+    with pytest.raises(CommandError, match="N: must be a positive integer"):
         call_command("create_fake_voter_data", bad)
 
     assert Voter.objects.count() == 20
@@ -106,11 +106,6 @@ def test_watchdog_fails_runs_stuck_longer_than_the_setting(settings):
     done.refresh_from_db()
     assert stuck.status == "failed" and "Stalled" in stuck.error and stuck.finished_at
     assert done.status == "finished"
-
-
-def test_watchdog_is_scheduled_in_beat(settings):
-    entry = settings.CELERY_BEAT_SCHEDULE["voterroll-fail-stalled-runs"]
-    assert entry["task"] == "voterroll.tasks.fail_stalled_runs"
 
 
 def test_watchdog_waits_longer_than_any_run_the_task_time_limits_allow(settings):
