@@ -1,6 +1,7 @@
 """Reports in the admin: created with one click, then watched, never edited."""
 from django.contrib import admin
-from django.db.models import Count, Max, Q
+from django.db.models import CharField, Count, Max, Q, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from .models import WORK_STEPS, ReportChord, ReportChordTaskLog, ReportGroup, ReportGroupTaskLog
@@ -56,7 +57,12 @@ class ReportAdmin(admin.ModelAdmin):
             .get_queryset(request)
             .prefetch_related("task_logs")  # is_in_progress() reads them, once per report
             .annotate(
-                attempt_count=Count("task_logs", filter=Q(task_logs__task_name__in=work_names)),
+                # A redelivered attempt logs its retry number again: count attempts, not logs.
+                attempt_count=Count(
+                    Concat("task_logs__task_name", Value(":"), Cast("task_logs__retry", CharField())),
+                    filter=Q(task_logs__task_name__in=work_names),
+                    distinct=True,
+                ),
                 last_finished_dt=Max("task_logs__finished_dt"),
             )
         )

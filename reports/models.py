@@ -105,14 +105,31 @@ class Report(models.Model):
         two attempts, while a retry waits for its countdown, it is not (None).
         """
         outcomes = dict.fromkeys(WORK_STEPS)
+        cut_short = self.cut_short_log_ids()
         for log in self.task_logs.all():
             if log.step not in outcomes or log.finished_dt is None or (at and log.finished_dt > at):
+                continue
+            if log.pk in cut_short:  # its attempt was delivered again: that run has the outcome
                 continue
             if log.status == Status.FINISHED:
                 outcomes[log.step] = Status.FINISHED
             elif log.retry >= MAX_RETRIES and outcomes[log.step] is None:
                 outcomes[log.step] = Status.ERROR
         return outcomes
+
+    def cut_short_log_ids(self):
+        """The logs of work attempts cut short (a killed worker) and delivered again.
+
+        A redelivered attempt logs its retry number again; the later log is the attempt's.
+        """
+        latest = {}
+        for log in self.task_logs.all():
+            if log.step in WORK_STEPS:
+                latest[log.task_name, log.retry] = log.pk
+        return {
+            log.pk for log in self.task_logs.all()
+            if log.step in WORK_STEPS and latest[log.task_name, log.retry] != log.pk
+        }  # fmt: skip
 
     def unsettled_steps(self, at=None):
         return [step for step, outcome in self.step_outcomes(at).items() if outcome is None]
@@ -165,6 +182,8 @@ class TaskLog(models.Model):
     task_name = models.CharField(max_length=255)
     status = models.IntegerField(choices=Status.choices, default=Status.PROCESSING)
     retry = models.IntegerField(default=0)
+    # A callback's Celery task id: delivered again after its worker died, it finds its own log.
+    task_id = models.CharField(max_length=255, blank=True)
     created_dt = models.DateTimeField("created", auto_now_add=True)
     finished_dt = models.DateTimeField("finished", null=True)
 

@@ -35,7 +35,7 @@ def run_work_step(self, report_id):
 def run_callback_step(self, report_id):
     """The "finished" or "error" callback of a report's canvas."""
     try:
-        work.run_callback(self.report_kind, self.step, report_id, self.request.retries)
+        work.run_callback(self.report_kind, self.step, report_id, self.request.retries, self.request.id)
     except Exception as exc:
         raise self.retry_later(report_id, exc)
 

@@ -47,6 +47,7 @@ def timeline_context(report, now=None):
     lanes_top = MARKER_LABEL_HEIGHT
     lanes_bottom = lanes_top + LANE_HEIGHT * len(WORK_STEPS)
     lane_of = {name: index for index, name in enumerate(WORK_STEPS)}
+    cut_short = report.cut_short_log_ids()
     bars, markers = [], []
     for log in logs:
         start, end = seconds(log.created_dt), seconds(log.finished_dt or now)
@@ -56,8 +57,8 @@ def timeline_context(report, now=None):
                 "x": f"{x(start):.1f}", "y": f"{top:.1f}",
                 "width": f"{max(1.5, x(end) - x(start)):.1f}", "height": BAR_HEIGHT,
                 "outcome": OUTCOME_CLASS[log.status],
-                "title": f"{log.task_name}, retry {log.retry}: {log.get_status_display()}, "
-                f"{start:.2f}–{end:.2f} s",
+                "title": f"{log.task_name}, retry {log.retry}: {log.get_status_display()}"
+                f"{' (cut short, delivered again)' if log.pk in cut_short else ''}, {start:.2f}–{end:.2f} s",
             })  # fmt: skip
         else:
             markers.append({

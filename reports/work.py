@@ -27,9 +27,13 @@ def run_attempt(kind, step, report_id, attempt):
         logger.warning("%s report %s no longer exists; %s does nothing", kind, report_id, step)
         return None
     story = attempt_story(kind, step, report_id, attempt)
-    log = report_model.log_model().objects.create(
-        report_id=report_id, task_name=task_name(kind, step), retry=attempt
-    )
+    logs = report_model.log_model().objects.filter(report_id=report_id, task_name=task_name(kind, step))
+    # A run of this attempt whose worker was killed (SIGKILL, hard time limit) never logged its
+    # end; its message came back (acks_late). It failed: it ended at the latest now.
+    cut_short = logs.filter(retry=attempt, finished_dt=None)
+    if cut_short.update(status=Status.ERROR, finished_dt=timezone.now()):
+        logger.warning("%s report %s: %s retry %d was cut short; running it again", kind, report_id, step, attempt)
+    log = logs.create(report_id=report_id, task_name=task_name(kind, step), retry=attempt)
     try:
         time.sleep(story.duration)
         if story.error:
@@ -47,17 +51,23 @@ def close_log(log, status):
     log.save(update_fields=["status", "finished_dt"])
 
 
-def run_callback(kind, step, report_id, attempt):
+def run_callback(kind, step, report_id, attempt, task_id):
     """Run the "finished" or "error" callback: log the run and settle the report's status.
 
     "finished" does not overwrite an Error (a group's early callback may come after a failure);
-    "error" always wins. Log and status are written together, so a retry does not log twice.
+    "error" always wins. Log and status are written together, so a retry does not log twice;
+    a delivery of a task id already logged (its worker died after the commit, before the ack)
+    does nothing.
     """
     report_model = REPORT_MODELS[kind]
     reports = report_model.objects.filter(pk=report_id)
+    logs = report_model.log_model().objects.filter(report_id=report_id)
     with transaction.atomic():
         if not reports.exists():
             logger.warning("%s report %s no longer exists; %s does nothing", kind, report_id, step)
+            return
+        if logs.filter(task_id=task_id).exists():
+            logger.info("%s report %s: %s task %s already ran", kind, report_id, step, task_id)
             return
         if step == "finished":
             reports.filter(status=Status.PROCESSING).update(status=Status.FINISHED)
@@ -67,6 +77,7 @@ def run_callback(kind, step, report_id, attempt):
             report_id=report_id,
             task_name=task_name(kind, step),
             retry=attempt,
+            task_id=task_id,
             status=Status.FINISHED,
             finished_dt=timezone.now(),
         )
@@ -85,6 +96,10 @@ def fail_stalled_reports():
         if not ids:
             continue
         count = stalled.filter(pk__in=ids).update(status=Status.ERROR)
+        # An attempt whose worker was killed and whose message was lost never logs its end.
+        report_model.log_model().objects.filter(report_id__in=ids, finished_dt=None).update(
+            status=Status.ERROR, finished_dt=timezone.now()
+        )
         logger.warning(
             "Marked %d stalled %s report(s) as Error: ids %s",
             count, report_model.kind, ", ".join(map(str, ids)),

@@ -160,6 +160,8 @@ def test_watchdog_marks_only_reports_processing_too_long_as_error(transactional_
     )  # fmt: skip
     for report in (stalled_group, stalled_chord, finished):
         type(report).objects.filter(pk=report.pk).update(created_dt=old)
+    lost = stalled_group.task_logs.create(task_name="report_group_long")  # worker and message gone
+    running = recent.task_logs.create(task_name="report_group_long")
 
     assert fail_stalled_reports() == 2
 
@@ -167,6 +169,9 @@ def test_watchdog_marks_only_reports_processing_too_long_as_error(transactional_
     assert ReportChord.objects.get(pk=stalled_chord.pk).status == Status.ERROR
     assert ReportGroup.objects.get(pk=recent.pk).status == Status.PROCESSING
     assert ReportGroup.objects.get(pk=finished.pk).status == Status.FINISHED
+    lost.refresh_from_db()
+    running.refresh_from_db()
+    assert (lost.status, running.status) == (Status.ERROR, Status.PROCESSING) and lost.finished_dt
     assert f"stalled group report(s) as Error: ids {stalled_group.pk}" in caplog.text
     assert f"stalled chord report(s) as Error: ids {stalled_chord.pk}" in caplog.text
 
