@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from reports.models import ReportChord, ReportGroup
-from tests.reports_stories import find_report_id, finished_fires_early
+from tests.reports_stories import LONG_STILL_RUNNING, find_report_id, finished_fires_early
 
 
 @pytest.mark.parametrize("model", [ReportGroup, ReportChord])
@@ -29,7 +29,7 @@ def test_a_group_report_page_marks_its_finished_callback_firing_before_the_other
     staff_page.goto(f"/admin/reports/reportgroup/{report_id}/change/")
 
     callbacks = staff_page.locator(".field-callbacks")
-    expect(callbacks).to_contain_text("while medium and long were still running", timeout=30_000)
+    expect(callbacks).to_contain_text(LONG_STILL_RUNNING, timeout=30_000)
     expect(staff_page.locator('meta[http-equiv="refresh"]')).to_have_count(0, timeout=30_000)
     timeline = staff_page.locator("svg.report-timeline")
     marker_x = float(timeline.locator("line.marker-finished:not(.key)").get_attribute("x1"))
@@ -37,4 +37,4 @@ def test_a_group_report_page_marks_its_finished_callback_firing_before_the_other
         float(bar.get_attribute("x")) + float(bar.get_attribute("width"))
         for bar in timeline.locator("rect.attempt").all()
     ]
-    assert sum(end > marker_x for end in bar_ends) >= 2  # medium's and long's bars run past it
+    assert sum(end > marker_x for end in bar_ends) >= 1  # long's last attempt, at least, runs past it
