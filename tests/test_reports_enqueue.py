@@ -175,9 +175,3 @@ def test_watchdog_marks_only_reports_processing_too_long_as_error(transactional_
     assert f"stalled group report(s) as Error: ids {stalled_group.pk}" in caplog.text
     assert f"stalled chord report(s) as Error: ids {stalled_chord.pk}" in caplog.text
 
-
-def test_watchdog_is_scheduled_in_beat_under_its_registered_name():
-    entry = settings.CELERY_BEAT_SCHEDULE["reports-fail-stalled"]
-
-    app.loader.import_default_modules()
-    assert entry["task"] in app.tasks
