@@ -62,3 +62,12 @@ def finished_fires_early(story, report_id):
         and quick(story, longest=3)
     )
 
+
+def long_fails_for_good(story, report_id):
+    """Long fails on every attempt, all within 2.5 s; short and medium succeed at once."""
+    return (
+        report_id % 5 == 0
+        and succeeds_first_time(story["short"])
+        and succeeds_first_time(story["medium"])
+        and total_seconds(story["long"]) <= 2.5
+    )

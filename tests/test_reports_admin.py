@@ -6,15 +6,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from reports.models import Report, ReportChord, ReportGroup, Status
+from reports.models import ReportChord, ReportGroup, Status
 from reports.timeline import render_timeline, tick_step
 
-
-@pytest.fixture
-def sent(monkeypatch):
-    sent = []
-    monkeypatch.setattr(Report, "send_canvas", lambda report: sent.append(report.pk))
-    return sent
+pytest_plugins = ["tests.reports_fixtures"]  # the shared "sent" fixture
 
 
 def make_report(model, status, attempts):
@@ -146,7 +141,7 @@ def test_save_and_continue_on_the_empty_add_page_creates_the_report_and_sends_it
     assert not re.search(r"<(input|select|textarea)(?! type=\"hidden\")", form)
     assert response.status_code == 302
     assert response["Location"] == reverse(f"admin:reports_{model._meta.model_name}_change", args=[report.pk])
-    assert sent == [report.pk] and report.status == Status.PROCESSING
+    assert sent == [(model.kind, report.pk)] and report.status == Status.PROCESSING
 
 
 def test_change_page_refreshes_until_the_errback_a_failed_task_owes_has_run(admin_client):

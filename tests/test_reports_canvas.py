@@ -6,8 +6,8 @@ import pytest
 from reports.models import ReportChord, ReportGroup, Status
 from reports.stories import CONNECTIVITY_FAILURE, MAX_RETRIES
 from tests.reports_stories import (
-    LONG_STILL_RUNNING, find_report_id, finished_fires_early, predicted_story, quick, succeeds_first_time,
-    total_seconds,
+    LONG_STILL_RUNNING, find_report_id, finished_fires_early, long_fails_for_good, predicted_story, quick,
+    succeeds_first_time,
 )  # fmt: skip
 from tests.utils import wait_until
 
@@ -53,11 +53,7 @@ def test_chord_runs_finished_once_after_all_three_tasks(worker):
 
 
 def test_chord_with_a_task_failing_for_good_runs_error_once_after_six_attempts(worker):
-    def case(story, report_id):
-        others_quick = all(succeeds_first_time(story[step]) for step in ("short", "medium"))
-        return report_id % 5 == 0 and others_quick and total_seconds(story["long"]) <= 2.5
-
-    report_id = find_report_id("chord", case, start=20_000)
+    report_id = find_report_id("chord", long_fails_for_good, start=20_000)
 
     run_report(ReportChord, report_id)
     time.sleep(1)  # room for a second errback, were Celery to send one
@@ -87,11 +83,7 @@ def test_group_runs_finished_after_its_first_task_while_the_others_still_run(wor
 
 
 def test_group_runs_finished_early_and_error_once_when_its_long_task_fails_for_good(worker):
-    def case(story, report_id):
-        others_quick = all(succeeds_first_time(story[step]) for step in ("short", "medium"))
-        return report_id % 5 == 0 and others_quick and total_seconds(story["long"]) <= 2.5
-
-    report_id = find_report_id("group", case, start=40_000)
+    report_id = find_report_id("group", long_fails_for_good, start=40_000)
 
     run_report(ReportGroup, report_id)
     time.sleep(1)

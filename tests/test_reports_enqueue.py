@@ -14,24 +14,12 @@ from django.utils import timezone
 from kombu import Connection, pools
 
 from project.celery import app
-from reports.models import REPORT_MODELS, Report, ReportChord, ReportGroup, Status
+from reports.models import REPORT_MODELS, ReportChord, ReportGroup, Status
 from reports.work import fail_stalled_reports
 
+pytest_plugins = ["tests.reports_fixtures"]  # the shared "sent" fixture
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    """The reports whose canvas is sent, recorded instead of sent: these tests prove when."""
-    sent = []
-    lock = threading.Lock()
-
-    def record(report):
-        with lock:
-            sent.append((report.kind, report.pk))
-
-    monkeypatch.setattr(Report, "send_canvas", record)
-    return sent
 
 
 @pytest.mark.parametrize("model", [ReportGroup, ReportChord])
