@@ -105,8 +105,9 @@ class Report(models.Model):
         two attempts, while a retry waits for its countdown, it is not (None).
         """
         outcomes = dict.fromkeys(WORK_STEPS)
-        cut_short = self.cut_short_log_ids()
-        for log in self.task_logs.all():
+        logs = list(self.task_logs.all())  # one read: the tasks keep adding logs
+        cut_short = cut_short_log_ids(logs)
+        for log in logs:
             if log.step not in outcomes or log.finished_dt is None or (at and log.finished_dt > at):
                 continue
             if log.pk in cut_short:  # its attempt was delivered again: that run has the outcome
@@ -116,20 +117,6 @@ class Report(models.Model):
             elif log.retry >= MAX_RETRIES and outcomes[log.step] is None:
                 outcomes[log.step] = Status.ERROR
         return outcomes
-
-    def cut_short_log_ids(self):
-        """The logs of work attempts cut short (a killed worker) and delivered again.
-
-        A redelivered attempt logs its retry number again; the later log is the attempt's.
-        """
-        latest = {}
-        for log in self.task_logs.all():
-            if log.step in WORK_STEPS:
-                latest[log.task_name, log.retry] = log.pk
-        return {
-            log.pk for log in self.task_logs.all()
-            if log.step in WORK_STEPS and latest[log.task_name, log.retry] != log.pk
-        }  # fmt: skip
 
     def unsettled_steps(self, at=None):
         return [step for step, outcome in self.step_outcomes(at).items() if outcome is None]
@@ -174,6 +161,15 @@ class Report(models.Model):
             sentences.append("“finished” has not run.")
         sentences.append(f"“error” ran {error_runs} time{'' if error_runs == 1 else 's'}.")
         return " ".join(sentences)
+
+
+def cut_short_log_ids(logs):
+    """The ids of the work attempt ``logs`` cut short (a killed worker) and delivered again.
+
+    A redelivered attempt logs its retry number again; the later log is the attempt's.
+    """
+    latest = {(log.task_name, log.retry): log.pk for log in logs if log.step in WORK_STEPS}
+    return {log.pk for log in logs if log.step in WORK_STEPS and latest[log.task_name, log.retry] != log.pk}
 
 
 class TaskLog(models.Model):

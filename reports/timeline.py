@@ -8,7 +8,7 @@ import math
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from .models import WORK_STEPS, Status
+from .models import WORK_STEPS, Status, cut_short_log_ids
 
 WIDTH = 760
 LABEL_WIDTH = 80
@@ -47,7 +47,7 @@ def timeline_context(report, now=None):
     lanes_top = MARKER_LABEL_HEIGHT
     lanes_bottom = lanes_top + LANE_HEIGHT * len(WORK_STEPS)
     lane_of = {name: index for index, name in enumerate(WORK_STEPS)}
-    cut_short = report.cut_short_log_ids()
+    cut_short = cut_short_log_ids(logs)
     bars, markers = [], []
     for log in logs:
         start, end = seconds(log.created_dt), seconds(log.finished_dt or now)

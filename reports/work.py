@@ -29,11 +29,13 @@ def run_attempt(kind, step, report_id, attempt):
     story = attempt_story(kind, step, report_id, attempt)
     logs = report_model.log_model().objects.filter(report_id=report_id, task_name=task_name(kind, step))
     # A run of this attempt whose worker was killed (SIGKILL, hard time limit) never logged its
-    # end; its message came back (acks_late). It failed: it ended at the latest now.
-    cut_short = logs.filter(retry=attempt, finished_dt=None)
-    if cut_short.update(status=Status.ERROR, finished_dt=timezone.now()):
-        logger.warning("%s report %s: %s retry %d was cut short; running it again", kind, report_id, step, attempt)
-    log = logs.create(report_id=report_id, task_name=task_name(kind, step), retry=attempt)
+    # end; its message came back (acks_late). It failed: it ended at the latest now. Closed in
+    # one transaction with the new log, so no reader takes it for the attempt's last word.
+    with transaction.atomic():
+        cut_short = logs.filter(retry=attempt, finished_dt=None)
+        if cut_short.update(status=Status.ERROR, finished_dt=timezone.now()):
+            logger.warning("%s report %s: %s retry %d was cut short; run again", kind, report_id, step, attempt)
+        log = logs.create(report_id=report_id, task_name=task_name(kind, step), retry=attempt)
     try:
         time.sleep(story.duration)
         if story.error:
