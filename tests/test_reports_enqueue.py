@@ -1,10 +1,6 @@
 """A report's canvas is sent once, after commit; the command and the watchdog around it."""
-import os
-import subprocess
-import sys
 import threading
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -16,10 +12,9 @@ from kombu import Connection, pools
 from project.celery import app
 from reports.models import REPORT_MODELS, ReportChord, ReportGroup, Status
 from reports.work import fail_stalled_reports
+from tests.utils import manage
 
 pytest_plugins = ["tests.reports_fixtures"]  # the shared "sent" fixture
-
-BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("model", [ReportGroup, ReportChord])
@@ -130,11 +125,8 @@ def test_create_reports_refuses_bad_arguments(transactional_db, sent, arguments,
 
 
 def test_create_reports_exits_non_zero_with_the_reason_on_the_command_line():
-    result = subprocess.run(
-        [sys.executable, "manage.py", "create_reports", "--kind", "group", "--count", "zero"],
-        cwd=BASE_DIR, env={**os.environ, "DJANGO_CONFIGURATION": "Test"},
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    env = {"DJANGO_CONFIGURATION": "Test", "TEST_VAR_DIR": str(settings.VAR_DIR)}
+    result = manage("create_reports", "--kind", "group", "--count", "zero", env=env)
 
     assert result.returncode != 0
     assert "--count: must be a positive integer, not 'zero'" in result.stderr
