@@ -63,3 +63,6 @@ class FilesystemChannel(filesystem.Channel):
 
 class FilesystemTransport(filesystem.Transport):
     Channel = FilesystemChannel
+    # The broker is a folder: no host to default to (kombu would warn, on every connection,
+    # that it fell back to localhost).
+    default_connection_params = {}
