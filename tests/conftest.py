@@ -6,6 +6,7 @@ services. When they name services that are not reachable, every test is skipped 
 message, or, with REQUIRE_REAL_SERVICES=1 (as CI sets), the run fails.
 """
 import os
+import threading
 
 import pytest
 from django.conf import settings
@@ -53,3 +54,19 @@ def celery_worker_process(django_db_setup, django_db_blocker):
 def worker(celery_worker_process, transactional_db):
     """A running worker, for a test whose data the worker must see (committed, not rolled back)."""
     return celery_worker_process
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """The (kind, id) of each report whose canvas is sent, recorded instead of sent."""
+    from reports.models import Report
+
+    sent = []
+    lock = threading.Lock()  # saves on several threads at once
+
+    def record(report):
+        with lock:
+            sent.append((report.kind, report.pk))
+
+    monkeypatch.setattr(Report, "send_canvas", record)
+    return sent

@@ -9,8 +9,6 @@ from django.utils import timezone
 from reports.models import ReportChord, ReportGroup, Status
 from reports.timeline import render_timeline, tick_step
 
-pytest_plugins = ["tests.reports_fixtures"]  # the shared "sent" fixture
-
 
 def make_report(model, status, attempts):
     """A report and its logs as the tasks would have written them: (step, retry, status, start, end)."""

@@ -14,8 +14,6 @@ from reports.models import REPORT_MODELS, ReportChord, ReportGroup, Status
 from reports.work import fail_stalled_reports
 from tests.utils import manage
 
-pytest_plugins = ["tests.reports_fixtures"]  # the shared "sent" fixture
-
 
 @pytest.mark.parametrize("model", [ReportGroup, ReportChord])
 def test_a_new_report_sends_its_canvas_once_after_the_commit(transactional_db, sent, model):
