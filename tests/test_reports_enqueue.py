@@ -95,6 +95,13 @@ def test_a_report_whose_canvas_the_broker_refuses_is_marked_error_at_once(
     assert "Connection refused" in caplog.text
 
 
+def test_create_reports_says_so_when_the_broker_refuses_the_canvases(transactional_db, unreachable_broker):
+    with pytest.raises(CommandError, match="the broker refused 2 canvas"):
+        call_command("create_reports", kind="chord", count=2)
+
+    assert list(ReportChord.objects.values_list("status", flat=True)) == [Status.ERROR] * 2
+
+
 @pytest.mark.parametrize("kind", ["group", "chord"])
 def test_create_reports_creates_and_sends_count_reports(transactional_db, sent, kind, capsys):
     call_command("create_reports", kind=kind, count=3)

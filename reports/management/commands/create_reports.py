@@ -1,4 +1,4 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from project.arguments import positive_integer
@@ -17,5 +17,11 @@ class Command(BaseCommand):
         # One transaction: the canvases are sent after the commit, all or none.
         with transaction.atomic():
             reports = [report_model.objects.create() for _ in range(count)]
-        ids = [report.pk for report in reports]
-        self.stdout.write(f"Created {count} {kind} report(s), ids {ids[0]}–{ids[-1]}; canvases sent.")
+        ids = f"ids {reports[0].pk}–{reports[-1].pk}"
+        refused = sum(not report.is_celery_task_sent for report in reports)
+        if refused:
+            raise CommandError(
+                f"Created {count} {kind} report(s), {ids}, but the broker refused {refused} "
+                "canvas(es); those reports are marked Error. Is the broker running?"
+            )
+        self.stdout.write(f"Created {count} {kind} report(s), {ids}; canvases sent.")
