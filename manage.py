@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Django's command-line utility, with django-configurations' importer."""
+
 import os
 import sys
 

@@ -5,6 +5,7 @@
 Runs against the database the settings name (migrate it first); N defaults to 1,000,000.
 It replaces all voter data there.
 """
+
 import sys
 import time
 

@@ -1,4 +1,5 @@
 """ASGI entry point."""
+
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")

@@ -1,4 +1,5 @@
 """WSGI entry point (gunicorn in production)."""
+
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")

@@ -4,6 +4,7 @@ how long it waits before the next try.
 Every draw comes from a generator seeded with (REPORTS_SEED, task, report, attempt), so the
 same seed tells the same story on any worker, and tests can predict it.
 """
+
 import random
 from dataclasses import dataclass
 

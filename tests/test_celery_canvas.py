@@ -1,4 +1,5 @@
 """Celery's own semantics, proved on a real worker and broker; the apps build on these."""
+
 import pytest
 from celery import chord, group
 from django_celery_results.models import TaskResult

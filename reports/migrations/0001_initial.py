@@ -5,73 +5,125 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ReportChord',
+            name="ReportChord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_dt', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('status', models.IntegerField(choices=[(0, 'Processing'), (1, 'Error'), (2, 'Finished')], default=0)),
-                ('is_celery_task_sent', models.BooleanField(default=False, verbose_name='canvas sent')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_dt", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                (
+                    "status",
+                    models.IntegerField(
+                        choices=[(0, "Processing"), (1, "Error"), (2, "Finished")], default=0
+                    ),
+                ),
+                ("is_celery_task_sent", models.BooleanField(default=False, verbose_name="canvas sent")),
             ],
             options={
-                'verbose_name': 'chord report',
-                'ordering': ('-pk',),
-                'abstract': False,
+                "verbose_name": "chord report",
+                "ordering": ("-pk",),
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='ReportGroup',
+            name="ReportGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_dt', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('status', models.IntegerField(choices=[(0, 'Processing'), (1, 'Error'), (2, 'Finished')], default=0)),
-                ('is_celery_task_sent', models.BooleanField(default=False, verbose_name='canvas sent')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_dt", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                (
+                    "status",
+                    models.IntegerField(
+                        choices=[(0, "Processing"), (1, "Error"), (2, "Finished")], default=0
+                    ),
+                ),
+                ("is_celery_task_sent", models.BooleanField(default=False, verbose_name="canvas sent")),
             ],
             options={
-                'verbose_name': 'group report',
-                'ordering': ('-pk',),
-                'abstract': False,
+                "verbose_name": "group report",
+                "ordering": ("-pk",),
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='ReportChordTaskLog',
+            name="ReportChordTaskLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('task_name', models.CharField(max_length=255)),
-                ('status', models.IntegerField(choices=[(0, 'Processing'), (1, 'Error'), (2, 'Finished')], default=0)),
-                ('retry', models.IntegerField(default=0)),
-                ('created_dt', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('finished_dt', models.DateTimeField(null=True, verbose_name='finished')),
-                ('report', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='task_logs', to='reports.reportchord')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("task_name", models.CharField(max_length=255)),
+                (
+                    "status",
+                    models.IntegerField(
+                        choices=[(0, "Processing"), (1, "Error"), (2, "Finished")], default=0
+                    ),
+                ),
+                ("retry", models.IntegerField(default=0)),
+                ("created_dt", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("finished_dt", models.DateTimeField(null=True, verbose_name="finished")),
+                (
+                    "report",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="task_logs",
+                        to="reports.reportchord",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'chord report task log',
-                'ordering': ('created_dt', 'pk'),
-                'abstract': False,
+                "verbose_name": "chord report task log",
+                "ordering": ("created_dt", "pk"),
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='ReportGroupTaskLog',
+            name="ReportGroupTaskLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('task_name', models.CharField(max_length=255)),
-                ('status', models.IntegerField(choices=[(0, 'Processing'), (1, 'Error'), (2, 'Finished')], default=0)),
-                ('retry', models.IntegerField(default=0)),
-                ('created_dt', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('finished_dt', models.DateTimeField(null=True, verbose_name='finished')),
-                ('report', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='task_logs', to='reports.reportgroup')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("task_name", models.CharField(max_length=255)),
+                (
+                    "status",
+                    models.IntegerField(
+                        choices=[(0, "Processing"), (1, "Error"), (2, "Finished")], default=0
+                    ),
+                ),
+                ("retry", models.IntegerField(default=0)),
+                ("created_dt", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("finished_dt", models.DateTimeField(null=True, verbose_name="finished")),
+                (
+                    "report",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="task_logs",
+                        to="reports.reportgroup",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'group report task log',
-                'ordering': ('created_dt', 'pk'),
-                'abstract': False,
+                "verbose_name": "group report task log",
+                "ordering": ("created_dt", "pk"),
+                "abstract": False,
             },
         ),
     ]

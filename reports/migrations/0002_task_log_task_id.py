@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reports', '0001_initial'),
+        ("reports", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='reportchordtasklog',
-            name='task_id',
+            model_name="reportchordtasklog",
+            name="task_id",
             field=models.CharField(blank=True, max_length=255),
         ),
         migrations.AddField(
-            model_name='reportgrouptasklog',
-            name='task_id',
+            model_name="reportgrouptasklog",
+            name="task_id",
             field=models.CharField(blank=True, max_length=255),
         ),
     ]

@@ -5,78 +5,180 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='PollingCenter',
+            name="PollingCenter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('center_id', models.PositiveIntegerField(unique=True)),
-                ('center_name', models.CharField(max_length=200)),
-                ('rolls_generated_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('roll_pages', models.PositiveIntegerField(blank=True, editable=False, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("center_id", models.PositiveIntegerField(unique=True)),
+                ("center_name", models.CharField(max_length=200)),
+                ("rolls_generated_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("roll_pages", models.PositiveIntegerField(blank=True, editable=False, null=True)),
             ],
             options={
-                'ordering': ['center_id'],
+                "ordering": ["center_id"],
             },
         ),
         migrations.CreateModel(
-            name='Voter',
+            name="Voter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('voter_id', models.PositiveBigIntegerField(unique=True)),
-                ('voter_name', models.CharField(max_length=200)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("voter_id", models.PositiveBigIntegerField(unique=True)),
+                ("voter_name", models.CharField(max_length=200)),
             ],
             options={
-                'ordering': ['voter_name', 'voter_id'],
+                "ordering": ["voter_name", "voter_id"],
             },
         ),
         migrations.CreateModel(
-            name='VoterRegistration',
+            name="VoterRegistration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('center', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='registrations', to='voterroll.pollingcenter')),
-                ('voter', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='registration', to='voterroll.voter')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "center",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="registrations",
+                        to="voterroll.pollingcenter",
+                    ),
+                ),
+                (
+                    "voter",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="registration",
+                        to="voterroll.voter",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RollRun',
+            name="RollRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('option', models.CharField(choices=[('all_in_one', '1 · all in one task'), ('parallelize_tasks_by_center_with_join', '2 · group by center, joined (anti-pattern)'), ('queue_tasks_by_center_with_chord', '3 · chord by center'), ('assign_all_stations_in_parallel', '4 · stations assigned in parallel (anti-pattern)'), ('assign_stations_and_generate_lists_with_starmap', '5a · starmap by station'), ('assign_stations_and_generate_lists_with_chord', '5b · chord by station'), ('group_with_error_in_sub_task', 'chord with a failing sub-task')], max_length=60)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('finished', 'Finished'), ('failed', 'Failed')], default='queued', max_length=10)),
-                ('queued_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('centers', models.PositiveIntegerField(default=0)),
-                ('stations', models.PositiveIntegerField(default=0)),
-                ('pages', models.PositiveIntegerField(default=0)),
-                ('tasks', models.PositiveIntegerField(default=0)),
-                ('error', models.TextField(blank=True)),
-                ('output_dir', models.CharField(blank=True, max_length=200)),
-                ('center', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='runs', to='voterroll.pollingcenter')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "option",
+                    models.CharField(
+                        choices=[
+                            ("all_in_one", "1 · all in one task"),
+                            (
+                                "parallelize_tasks_by_center_with_join",
+                                "2 · group by center, joined (anti-pattern)",
+                            ),
+                            ("queue_tasks_by_center_with_chord", "3 · chord by center"),
+                            (
+                                "assign_all_stations_in_parallel",
+                                "4 · stations assigned in parallel (anti-pattern)",
+                            ),
+                            ("assign_stations_and_generate_lists_with_starmap", "5a · starmap by station"),
+                            ("assign_stations_and_generate_lists_with_chord", "5b · chord by station"),
+                            ("group_with_error_in_sub_task", "chord with a failing sub-task"),
+                        ],
+                        max_length=60,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("finished", "Finished"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("queued_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("centers", models.PositiveIntegerField(default=0)),
+                ("stations", models.PositiveIntegerField(default=0)),
+                ("pages", models.PositiveIntegerField(default=0)),
+                ("tasks", models.PositiveIntegerField(default=0)),
+                ("error", models.TextField(blank=True)),
+                ("output_dir", models.CharField(blank=True, max_length=200)),
+                (
+                    "center",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="runs",
+                        to="voterroll.pollingcenter",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-queued_at', '-pk'],
-                'constraints': [models.UniqueConstraint(models.Value(1), condition=models.Q(('status__in', ['queued', 'running'])), name='voterroll_one_active_run')],
+                "ordering": ["-queued_at", "-pk"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        models.Value(1),
+                        condition=models.Q(("status__in", ["queued", "running"])),
+                        name="voterroll_one_active_run",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='StationAssignment',
+            name="StationAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('station', models.PositiveIntegerField()),
-                ('center', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stations', to='voterroll.pollingcenter')),
-                ('voter', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='station', to='voterroll.voter')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("station", models.PositiveIntegerField()),
+                (
+                    "center",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="stations",
+                        to="voterroll.pollingcenter",
+                    ),
+                ),
+                (
+                    "voter",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="station",
+                        to="voterroll.voter",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['center', 'station'], name='voterroll_center_station')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('station__gte', 1)), name='voterroll_station_from_one')],
+                "indexes": [models.Index(fields=["center", "station"], name="voterroll_center_station")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("station__gte", 1)), name="voterroll_station_from_one"
+                    )
+                ],
             },
         ),
     ]
