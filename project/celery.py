@@ -1,7 +1,8 @@
 """The Celery app, configured from Django settings under the CELERY_ namespace."""
+
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from configurations import importer
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
@@ -9,6 +10,25 @@ os.environ.setdefault("DJANGO_CONFIGURATION", "Dev")
 # The settings module holds configuration classes; only this importer can load it.
 importer.install()
 
-app = Celery("project")
+# Every task outlives a database outage (project.tasks.DatabaseTask).
+app = Celery("project", task_cls="project.tasks:DatabaseTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+def wait_out_a_broker_restart(**kwargs):
+    """In a worker, a task that sends another (a chord's body, a retry) waits up to about two
+    minutes for the broker to come back, instead of failing a chord: a RabbitMQ restart takes
+    seconds. A web request keeps Celery's defaults and says within a second that it is away.
+    Set before the pool forks, so that every process sends with it."""
+    patient = {"max_retries": 30, "interval_start": 0, "interval_step": 1, "interval_max": 5}
+    app.conf.task_publish_retry_policy = patient
+
+
+@signals.task_prerun.connect
+def close_old_database_connections(**kwargs):
+    """Before a task, as Django before a request: drop a connection that broke or grew too old."""
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -4,66 +4,29 @@
 - ``Test``: what pytest and its worker processes use; never touches the Dev database or queue.
 - ``Prod``: PostgreSQL and RabbitMQ, everything secret or host-specific from the environment.
 
-What differs between machines is read from the environment with typed values; the variable
-names are in start.env.
+What differs between machines is read from the environment with typed values. One rule for
+the variables' names: a variable is named as the setting it sets (SECRET_KEY, DATABASE_URL,
+REPORTS_SEED); the Test configuration reads the few it takes as TEST_ and that name. start.env
+lists them.
 """
+
 from pathlib import Path
 
-import dj_database_url
 from celery.schedules import crontab
 from configurations import Configuration, values
 
+from .connections import broker_transport_options, database_config, media_storage
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def database_config(url):
-    """A DATABASES entry for ``url``; SQLite is tuned for several writing processes."""
-    config = dj_database_url.parse(url)
-    if config["ENGINE"] == "django.db.backends.sqlite3":
-        config["OPTIONS"] = {
-            # web, beat and every worker child write. BEGIN IMMEDIATE takes the write lock up
-            # front, so a transaction waits for it (up to ``timeout`` seconds) instead of
-            # failing with "database is locked" when it tries to upgrade a read lock.
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 30,
-            # WAL lets readers go on beside the one writer.
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        }
-    return config
-
-
-def broker_transport_options(broker_url, var_dir, polling_interval):
-    """Transport options for the broker that ``broker_url`` names."""
-    scheme = broker_url.partition("://")[0]
-    if scheme == "filesystem":
-        folder = Path(var_dir).resolve() / "broker"
-        return {
-            # Absolute paths: kombu's defaults are relative to whatever the cwd is.
-            "data_folder_in": str(folder / "queue"),
-            "data_folder_out": str(folder / "queue"),
-            "control_folder": str(folder / "control"),
-            # A consumer claims a message by renaming it into this folder. Keeping it beside
-            # the queue makes that rename atomic (the default, the system temp dir, may be on
-            # another filesystem, where a move is copy-then-delete and two workers can both
-            # read one message). project.tasks.purge_processed_broker_messages empties it.
-            "store_processed": True,
-            "processed_folder": str(folder / "processed"),
-            "polling_interval": polling_interval,
-        }
-    if scheme in ("redis", "rediss"):
-        # A task not acknowledged within this many seconds is delivered again, to another
-        # worker. It has to outlast the longest task and the longest retry countdown.
-        return {"visibility_timeout": 2 * 60 * 60}
-    return {}
 
 
 class Base(Configuration):
     VAR_DIR = values.PathValue(BASE_DIR / "var", check_exists=False, environ_prefix=None)
 
-    SECRET_KEY = values.Value("django-insecure-only-for-the-embedded-dev-stack")
-    DEBUG = values.BooleanValue(False)
-    ALLOWED_HOSTS = values.ListValue(["127.0.0.1", "localhost"])
-    CSRF_TRUSTED_ORIGINS = values.ListValue([])
+    SECRET_KEY = values.Value("django-insecure-only-for-the-embedded-dev-stack", environ_prefix=None)
+    DEBUG = values.BooleanValue(False, environ_prefix=None)
+    ALLOWED_HOSTS = values.ListValue(["127.0.0.1", "localhost"], environ_prefix=None)
+    CSRF_TRUSTED_ORIGINS = values.ListValue([], environ_prefix=None)
 
     INSTALLED_APPS = [
         "django.contrib.admin",
@@ -86,6 +49,7 @@ class Base(Configuration):
         "django.contrib.auth.middleware.AuthenticationMiddleware",
         "django.contrib.messages.middleware.MessageMiddleware",
         "django.middleware.clickjacking.XFrameOptionsMiddleware",
+        "project.outages.DatabaseBusyMiddleware",
     ]
     ROOT_URLCONF = "project.urls"
     TEMPLATES = [
@@ -131,9 +95,27 @@ class Base(Configuration):
     STATIC_ROOT = BASE_DIR / "staticfiles"
 
     # Voter-roll PDFs. Never served from a public URL: staff download them through the admin.
+    # On the file system under VAR_DIR unless S3_BUCKET names a bucket of an S3-compatible
+    # store (AWS, MinIO), which every worker machine and the web process share.
     @property
     def MEDIA_ROOT(self):
         return Path(self.VAR_DIR) / "media"
+
+    S3_BUCKET = values.Value(None, environ_prefix=None)
+    # The store's address when it is not AWS (MinIO: http://minio:9000), and its region.
+    S3_ENDPOINT_URL = values.Value(None, environ_prefix=None)
+    S3_REGION = values.Value(None, environ_prefix=None)
+    # Unset: boto3 finds credentials itself (AWS_* variables, a profile, an instance role).
+    S3_ACCESS_KEY_ID = values.Value(None, environ_prefix=None)
+    S3_SECRET_ACCESS_KEY = values.Value(None, environ_prefix=None)
+    # "path" for MinIO and moto, which have no wildcard DNS; AWS picks by itself.
+    S3_ADDRESSING_STYLE = values.Value("auto", environ_prefix=None)
+
+    STATICFILES_STORAGE = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+
+    @property
+    def STORAGES(self):
+        return {"default": media_storage(self), "staticfiles": self.STATICFILES_STORAGE}
 
     LOGGING = {
         "version": 1,
@@ -145,7 +127,8 @@ class Base(Configuration):
 
     # Celery. The embedded default needs no server: kombu's filesystem transport under VAR_DIR.
     CELERY_BROKER_URL = values.Value("filesystem://", environ_prefix=None)
-    CELERY_RESULT_BACKEND = values.Value("django-db", environ_prefix=None)
+    # django-celery-results' table, through a backend whose chords cost less (project.results).
+    CELERY_RESULT_BACKEND = values.Value("project.results:DatabaseBackend", environ_prefix=None)
     # Seconds between two looks at the filesystem broker's folder for new messages.
     CELERY_BROKER_POLLING_INTERVAL = values.FloatValue(0.1, environ_prefix=None)
 
@@ -162,16 +145,32 @@ class Base(Configuration):
             self.CELERY_BROKER_URL, self.VAR_DIR, self.CELERY_BROKER_POLLING_INTERVAL
         )
 
+    # Celery's Django fixup closes the database connection before and after every task unless
+    # told to reuse it (this many tasks); project.celery closes only unusable or old ones.
+    CELERY_DB_REUSE_MAX = 1000
     # Keep retrying the broker at start-up instead of exiting (Celery 5.3+ asks to say so).
     CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
     CELERY_RESULT_EXTENDED = True
+    # A result that cannot be stored because the database went away is stored again, up to
+    # 30 times with growing pauses (10 ms to 10 s): a restart takes seconds (project.results).
+    CELERY_RESULT_BACKEND_ALWAYS_RETRY = True
+    CELERY_RESULT_BACKEND_MAX_RETRIES = 30
     CELERY_TIMEZONE = "UTC"
     # Tasks are idempotent: acknowledge after the work, and hand a task back to the broker
     # when its worker process dies, so a crash re-runs it instead of losing it.
     CELERY_TASK_ACKS_LATE = True
     CELERY_TASK_REJECT_ON_WORKER_LOST = True
-    # One message per process at a time: long tasks do not hoard work other processes could do.
-    CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+
+    # Messages a worker may hold per process. RabbitMQ and Redis push the next message as soon
+    # as one is acknowledged, so one each: long tasks do not hoard work another worker could do.
+    # The filesystem broker hands a message over only when the worker looks again; with more
+    # than one each, the worker holds the next message while its processes are busy (Celery's
+    # blocking pool, which this broker gets, takes one more than it has processes, whatever the
+    # multiplier): option 5b 8 % faster. One machine, one worker: nothing to hoard from.
+    @property
+    def CELERY_WORKER_PREFETCH_MULTIPLIER(self):
+        return 4 if self.CELERY_BROKER_URL.startswith("filesystem://") else 1
+
     # Right-sized tasks finish well inside a 30 s graceful-shutdown window (Kubernetes'
     # default). Tasks that are long on purpose say so with their own limits.
     CELERY_TASK_SOFT_TIME_LIMIT = 25
@@ -184,11 +183,15 @@ class Base(Configuration):
         },
         "reports-fail-stalled": {
             "task": "reports.tasks.fail_stalled_reports",
-            "schedule": 10 * 60,
+            "schedule": 60,
         },
         "voterroll-fail-stalled-runs": {
             "task": "voterroll.tasks.fail_stalled_runs",
-            "schedule": 10 * 60,
+            "schedule": 60,
+        },
+        "voterroll-delete-old-files": {
+            "task": "voterroll.tasks.delete_old_files",
+            "schedule": crontab(hour=3, minute=30),
         },
         # django-celery-results keeps results for CELERY_RESULT_EXPIRES (a day); this deletes
         # older ones.
@@ -205,21 +208,32 @@ class Base(Configuration):
     REPORTS_TIME_SCALE = values.FloatValue(1.0, environ_prefix=None)
     REPORTS_FAILURE_RATE = values.FloatValue(0.1, environ_prefix=None)
     REPORTS_SEED = values.IntegerValue(0, environ_prefix=None)
-    # Seconds after which a report still Processing is given up on (marked Error) by beat's
-    # watchdog; far beyond the longest story (6 long attempts and their back-off).
-    REPORTS_STALLED_AFTER = values.PositiveIntegerValue(2 * 60 * 60, environ_prefix=None)
+    # Seconds without a task log after which a working report is given up on (marked Error):
+    # longer than any quiet spell of a live one, an attempt (up to 100 s) or a retry's wait (up
+    # to 500 s), times REPORTS_TIME_SCALE.
+    REPORTS_STALLED_AFTER = values.PositiveIntegerValue(15 * 60, environ_prefix=None)
 
     # voterroll: the most voters one station (one table, one PDF) serves.
     VOTERROLL_STATION_SIZE = values.PositiveIntegerValue(500, environ_prefix=None)
-    # Seconds after which a run still queued or running is marked failed by beat's watchdog
-    # (while it looks active, no other run may start). Counted from queueing: it must exceed
-    # the longest run the task limits allow (option 5a: ~5.5 min assigning, then ~61 min of
-    # starmap) plus queue waits, or the watchdog fails a live run and lets a second start.
-    VOTERROLL_STALLED_AFTER = values.PositiveIntegerValue(2 * 60 * 60, environ_prefix=None)
+    # Women and men at separate stations of a center; but a gender with fewer voters than
+    # VOTERROLL_MIXED_STATION_BELOW joins the other's last station (men listed first) rather
+    # than get a tiny station of its own.
+    VOTERROLL_STATIONS_BY_GENDER = values.BooleanValue(True, environ_prefix=None)
+    VOTERROLL_MIXED_STATION_BELOW = values.PositiveIntegerValue(25, environ_prefix=None)
+    # Option 5c: seconds of writing per chunk of stations, and the pages one worker process
+    # writes a second (benchmarks/voterroll_pdf.py measures it), to size the chunks by.
+    VOTERROLL_CHUNK_SECONDS = values.FloatValue(1.0, environ_prefix=None)
+    VOTERROLL_PAGES_PER_SECOND = values.PositiveIntegerValue(1500, environ_prefix=None)
+    # Seconds without a sign of life from a run's tasks after which it is failed (while it
+    # looks active, no other run may start). Longer than any step that gives none: assigning
+    # every station may take up to its 5.5 min time limit.
+    VOTERROLL_STALLED_AFTER = values.PositiveIntegerValue(10 * 60, environ_prefix=None)
+    # Days an ended run's rolls are kept; beat deletes them after (the run's record stays).
+    VOTERROLL_KEEP_FILES_DAYS = values.PositiveIntegerValue(30, environ_prefix=None)
 
 
 class Dev(Base):
-    DEBUG = values.BooleanValue(True)
+    DEBUG = values.BooleanValue(True, environ_prefix=None)
 
 
 class Test(Base):
@@ -237,13 +251,27 @@ class Test(Base):
     CELERY_BROKER_URL = values.Value(
         "filesystem://", environ_name="TEST_CELERY_BROKER_URL", environ_prefix=None
     )
-    CELERY_TASK_DEFAULT_QUEUE = values.Value("test", environ_name="TEST_CELERY_QUEUE", environ_prefix=None)
+    CELERY_TASK_DEFAULT_QUEUE = values.Value(
+        "test", environ_name="TEST_CELERY_TASK_DEFAULT_QUEUE", environ_prefix=None
+    )
+    # Unset: the file system under VAR_DIR. make test's storage pass points these at moto's S3
+    # server (tests/s3_stack.py); a developer's S3_* variables never reach the tests.
+    S3_BUCKET = values.Value(None, environ_name="TEST_S3_BUCKET", environ_prefix=None)
+    S3_ENDPOINT_URL = values.Value(None, environ_name="TEST_S3_ENDPOINT_URL", environ_prefix=None)
+    S3_REGION = values.Value(None, environ_name="TEST_S3_REGION", environ_prefix=None)
+    S3_ACCESS_KEY_ID = values.Value(None, environ_name="TEST_S3_ACCESS_KEY_ID", environ_prefix=None)
+    S3_SECRET_ACCESS_KEY = values.Value(None, environ_name="TEST_S3_SECRET_ACCESS_KEY", environ_prefix=None)
+    S3_ADDRESSING_STYLE = values.Value("auto", environ_name="TEST_S3_ADDRESSING_STYLE", environ_prefix=None)
     # The demo knobs are fixed, not read from the environment: an exported start.env must not
     # slow the suite a hundredfold or change the stories and stations the tests expect.
     REPORTS_TIME_SCALE = 0.01
     REPORTS_FAILURE_RATE = 0.1
     REPORTS_SEED = 0
     VOTERROLL_STATION_SIZE = 500
+    VOTERROLL_STATIONS_BY_GENDER = True
+    VOTERROLL_MIXED_STATION_BELOW = 25
+    VOTERROLL_CHUNK_SECONDS = 0.01
+    VOTERROLL_PAGES_PER_SECOND = 1500
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
     @property
@@ -255,16 +283,33 @@ class Test(Base):
         return databases
 
 
+class StrongSecretValue(values.SecretValue):
+    """A secret key a site on the internet may sign sessions with, or a refusal to start.
+
+    Django's deploy check only warns (security.W009) of a short, repetitive or
+    ``django-insecure-`` key; start.env's placeholder passed it. Here those stop the process.
+    """
+
+    def setup(self, name):
+        key = super().setup(name)
+        if len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure-") or "change-me" in key:
+            raise ValueError(
+                f"{name} is a placeholder or too weak: give it at least 50 random characters, e.g. "
+                '`python -c "import secrets; print(secrets.token_urlsafe(50))"`'
+            )
+        return key
+
+
 class Prod(Base):
-    SECRET_KEY = values.SecretValue()
+    SECRET_KEY = StrongSecretValue(environ_prefix=None)
     DATABASE_URL = values.Value(environ_required=True, environ_prefix=None)
     CELERY_BROKER_URL = values.Value(environ_required=True, environ_prefix=None)
 
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = values.BooleanValue(True)
+    SECURE_SSL_REDIRECT = values.BooleanValue(True, environ_prefix=None)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = values.IntegerValue(60 * 60 * 24 * 365)
+    SECURE_HSTS_SECONDS = values.IntegerValue(60 * 60 * 24 * 365, environ_prefix=None)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     # gunicorn serves static files through WhiteNoise (runserver and the test server do it
@@ -274,7 +319,4 @@ class Prod(Base):
         "whitenoise.middleware.WhiteNoiseMiddleware",
         *Base.MIDDLEWARE[1:],
     ]
-    STORAGES = {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-    }
+    STATICFILES_STORAGE = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}

@@ -1,11 +1,56 @@
-import logging
+"""What every task of the project shares, and the broker's housekeeping."""
 
-from celery import shared_task
+import logging
+import time
+
+from celery import Task, shared_task
+from celery.exceptions import Reject
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, connections
 
 from .broker import purge_processed_messages
 
 logger = logging.getLogger(__name__)
+
+# How long a task whose database went away waits before it goes back to the queue: one
+# redelivery a second, not a busy loop, while the database restarts.
+OUTAGE_PAUSE = 1.0
+
+
+def is_outage(error):
+    """Whether ``error`` says the database went away, rather than that the query was wrong.
+
+    PostgreSQL reports a lost or refused connection as OperationalError or InterfaceError;
+    SQLite reports its mistakes as OperationalError too, and only "database is locked" passes.
+    """
+    if isinstance(error, InterfaceError):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    return connections["default"].vendor != "sqlite" or "locked" in str(error)
+
+
+class DatabaseTask(Task):
+    """Every task's base (project.celery): a database outage sends the task back to the queue.
+
+    The tasks here are idempotent and acknowledged late, so a task whose database went away
+    mid-way (restarted, failed over) is rejected with requeue and runs again, whole, once the
+    database is back. Celery's own retry would count an attempt, and the reports' stories count
+    their attempts, and it would give up after max_retries.
+    """
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except (OperationalError, InterfaceError) as error:
+            if not is_outage(error):
+                raise
+            logger.warning(
+                "%s[%s]: the database went away (%s); back to the queue", self.name, self.request.id, error
+            )
+            connections.close_all()
+            time.sleep(OUTAGE_PAUSE)
+            raise Reject(f"database outage: {error}", requeue=True) from error
 
 
 @shared_task

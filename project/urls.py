@@ -12,3 +12,5 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "project.outages.server_error"

@@ -1,4 +1,5 @@
 """Celery operations: beat schedule, broker housekeeping, the admin account command."""
+
 import json
 import os
 import time
@@ -18,7 +19,7 @@ from kombu import Connection
 from project import broker
 from project.broker import FilesystemTransport, ensure_folders, purge_processed_messages
 from project.celery import app
-from project.settings import broker_transport_options
+from project.connections import broker_transport_options
 from tests.utils import wait_until
 
 
@@ -46,7 +47,7 @@ def test_purge_deletes_only_processed_messages_older_than_retention(tmp_path):
     new.write_text("{}")
     an_hour_ago = time.time() - 3600
     os.utime(old, (an_hour_ago, an_hour_ago))
-    options = {"store_processed": True, "processed_folder": str(tmp_path)}
+    options = {"processed_folder": str(tmp_path)}
 
     assert purge_processed_messages(options, older_than=60) == 1
     assert not old.exists() and new.exists()
@@ -79,10 +80,11 @@ def test_a_message_file_appears_in_the_queue_folder_only_complete(tmp_path, monk
     renames = []
 
     def checked_replace(source, destination):
-        # At the moment of the rename the queue holds no .msg file yet, and the payload is whole.
-        assert not [name for name in os.listdir(queue_folder) if name.endswith(".msg")]
-        with open(source) as message:
-            renames.append(json.load(message))
+        if os.path.dirname(destination) == queue_folder:  # not the move to processed/ on ack
+            # At the moment of the rename the queue holds no .msg file yet; the payload is whole.
+            assert not [name for name in os.listdir(queue_folder) if name.endswith(".msg")]
+            with open(source) as message:
+                renames.append(json.load(message))
         os.rename(source, destination)
 
     monkeypatch.setattr(broker.os, "replace", checked_replace)
@@ -140,3 +142,12 @@ def test_makesuperuser_refuses_a_taken_name_of_a_plain_user_and_changes_nothing(
 
     user.refresh_from_db()
     assert not user.is_superuser and user.check_password("their-own")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("bad", ["", "   ", "ad min", "a" * 151])
+def test_makesuperuser_refuses_a_name_no_one_could_log_in_with(bad):
+    with pytest.raises(CommandError, match="--username"):
+        call_command("makesuperuser", username=bad, stdout=StringIO())
+
+    assert not get_user_model().objects.exists()

@@ -1,27 +1,48 @@
 """Each configuration starts (or refuses to) as documented."""
-from project.settings import database_config
+
+import pytest
+
+from project.connections import database_config
 from tests.utils import manage
 
 PRODUCTION_ENV = {
     "DJANGO_CONFIGURATION": "Prod",
-    "DJANGO_SECRET_KEY": "k7#Vq9!zR2m$Xw4@Lp8^Tn6&Hb3*Jd5(Fc1)Gs0-Ya_Ue+Oi=Wr",
-    "DJANGO_ALLOWED_HOSTS": "canvas.example.org",
+    "SECRET_KEY": "k7#Vq9!zR2m$Xw4@Lp8^Tn6&Hb3*Jd5(Fc1)Gs0-Ya_Ue+Oi=Wr",
+    "ALLOWED_HOSTS": "canvas.example.org",
     "DATABASE_URL": "postgres://canvas:secret@db.internal:5432/canvas",
     "CELERY_BROKER_URL": "amqp://canvas:secret@mq.internal:5672//",
 }
 
 
 def test_prod_passes_the_deployment_checklist_with_a_production_environment(tmp_path):
-    result = manage("check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION_ENV, "VAR_DIR": str(tmp_path)})
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION_ENV, "VAR_DIR": str(tmp_path)}
+    )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
 
 
 def test_prod_refuses_to_start_without_a_secret_key(tmp_path):
-    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DJANGO_SECRET_KEY"}
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "SECRET_KEY"}
     result = manage("check", env={**env, "VAR_DIR": str(tmp_path)})
     assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY" in result.stderr
+    assert "SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "change-me-to-a-long-random-string",  # start.env's placeholder
+        "x",
+        "django-insecure-" + "k7#Vq9!zR2m$Xw4@Lp8^Tn6&Hb3*Jd5(Fc1)Gs0-Ya_Ue+Oi=Wr",
+        "a" * 60,
+    ],
+)
+def test_prod_refuses_to_start_with_a_placeholder_or_weak_secret_key(tmp_path, key):
+    result = manage("check", env={**PRODUCTION_ENV, "SECRET_KEY": key, "VAR_DIR": str(tmp_path)})
+
+    assert result.returncode != 0
+    assert "SECRET_KEY is a placeholder or too weak" in result.stderr
 
 
 def test_sqlite_is_tuned_for_several_writer_processes():
@@ -34,11 +55,23 @@ def test_sqlite_is_tuned_for_several_writer_processes():
 
 
 def test_demo_settings_come_from_variables_of_the_same_name_outside_tests(tmp_path):
-    show = "from django.conf import settings as s; print(s.REPORTS_TIME_SCALE, s.REPORTS_FAILURE_RATE, s.REPORTS_SEED)"
+    show = (
+        "from django.conf import settings as s; "
+        "print(s.REPORTS_TIME_SCALE, s.REPORTS_FAILURE_RATE, s.REPORTS_SEED)"
+    )
     env = {"REPORTS_TIME_SCALE": "0.5", "REPORTS_FAILURE_RATE": "0.25", "REPORTS_SEED": "7"}
 
-    dev = manage("shell", "-v", "0", "-c", show, env={**env, "DJANGO_CONFIGURATION": "Dev", "VAR_DIR": str(tmp_path)})
-    test = manage("shell", "-v", "0", "-c", show, env={**env, "DJANGO_CONFIGURATION": "Test", "TEST_VAR_DIR": str(tmp_path)})
+    dev = manage(
+        "shell", "-v", "0", "-c", show, env={**env, "DJANGO_CONFIGURATION": "Dev", "VAR_DIR": str(tmp_path)}
+    )
+    test = manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        show,
+        env={**env, "DJANGO_CONFIGURATION": "Test", "TEST_VAR_DIR": str(tmp_path)},
+    )
 
     assert dev.stdout.split() == ["0.5", "0.25", "7"], dev.stderr
     assert test.stdout.split() == ["0.01", "0.1", "0"], test.stderr

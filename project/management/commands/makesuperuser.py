@@ -1,6 +1,7 @@
 import secrets
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 
@@ -13,6 +14,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, username, email, **options):
         User = get_user_model()
+        try:  # as the admin's user form would: not blank, only letters, digits and @.+-_
+            User._meta.get_field(User.USERNAME_FIELD).clean(username, None)
+        except ValidationError as invalid:
+            raise CommandError(f"--username {username!r}: {' '.join(invalid.messages)}") from None
         admins = list(User.objects.filter(is_superuser=True).values_list("username", flat=True))
         if admins:
             self.stdout.write(f"An admin account exists ({', '.join(admins)}); nothing changed.")

@@ -1,0 +1,58 @@
+"""Web requests that meet a busy or absent database get a page that says so, not a 500.
+
+The database is locked (SQLite, while fake data is replaced in one long transaction) or away
+(PostgreSQL restarting): the request changed nothing and may be tried again in a moment.
+"""
+
+import contextlib
+import sys
+
+from django.core.management import CommandError
+from django.db import InterfaceError, OperationalError
+from django.template.response import SimpleTemplateResponse
+from django.views import defaults
+
+from .tasks import is_outage
+
+
+def busy_page(error):
+    response = SimpleTemplateResponse("database_busy.html", {"error": error}, status=503)
+    response["Retry-After"] = "10"
+    return response.render()
+
+
+def outage(error):
+    return isinstance(error, OperationalError | InterfaceError) and is_outage(error)
+
+
+class DatabaseBusyMiddleware:
+    """The page for a view that met the outage (with DEBUG on too)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        return busy_page(exception) if outage(exception) else None
+
+
+def server_error(request):
+    """handler500: the page for an outage met outside a view (saving the session, say)."""
+    error = sys.exc_info()[1]
+    return busy_page(error) if outage(error) else defaults.server_error(request)
+
+
+@contextlib.contextmanager
+def commands_refuse_outages():
+    """For a management command: the outage as a one-line refusal (exit 1), not a traceback."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as error:
+        if not outage(error):
+            raise
+        raise CommandError(
+            f"The database is busy (another process holds a long transaction, such as fake data being "
+            f"replaced) or away ({error}): nothing was changed; try again in a moment."
+        ) from None
