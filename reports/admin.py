@@ -1,18 +1,18 @@
 """Reports in the admin: created with one click, then watched, never edited."""
+
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, Count, Max, Q, Value
 from django.db.models.functions import Cast, Concat
-from django.utils import timezone
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path
+
+from project.formats import local_time, seconds
 
 from .models import WORK_STEPS, ReportChord, ReportChordTaskLog, ReportGroup, ReportGroupTaskLog
 from .stories import task_name
 from .timeline import render_timeline
-
-SECONDS_FORMAT = "%Y-%m-%d %H:%M:%S"
-
-
-def with_seconds(moment):
-    return timezone.localtime(moment).strftime(SECONDS_FORMAT) if moment else "—"
+from .work import fail_stalled_reports
 
 
 class TaskLogInline(admin.TabularInline):
@@ -33,11 +33,11 @@ class TaskLogInline(admin.TabularInline):
 
     @admin.display(description="created")
     def created(self, log):
-        return with_seconds(log.created_dt)
+        return local_time(log.created_dt)
 
     @admin.display(description="finished")
     def finished(self, log):
-        return with_seconds(log.finished_dt)
+        return local_time(log.finished_dt)
 
 
 class ReportAdmin(admin.ModelAdmin):
@@ -47,8 +47,14 @@ class ReportAdmin(admin.ModelAdmin):
     list_display = ("id", "kind", "status", "created", "duration", "attempts")
     list_filter = ("status",)
     fields = readonly_fields = (
-        "kind", "status", "created", "duration", "is_celery_task_sent", "callbacks",
-    )  # fmt: skip
+        "kind",
+        "status",
+        "error",
+        "created",
+        "duration",
+        "is_celery_task_sent",
+        "callbacks",
+    )
 
     def get_queryset(self, request):
         work_names = [task_name(self.model.kind, step) for step in WORK_STEPS]
@@ -66,6 +72,27 @@ class ReportAdmin(admin.ModelAdmin):
                 last_finished_dt=Max("task_logs__finished_dt"),
             )
         )
+
+    def get_urls(self):
+        name = f"{self.opts.app_label}_{self.opts.model_name}_again"
+        again = path("<int:pk>/again/", self.admin_site.admin_view(self.run_again_view), name=name)
+        return [again, *super().get_urls()]
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if object_id:
+            fail_stalled_reports()  # the page tells the truth without waiting for beat
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def run_again_view(self, request, pk):
+        """A new report of the same kind (after a crash, say): the old one stays as it ended."""
+        if request.method != "POST":
+            return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", pk)
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        get_object_or_404(self.model, pk=pk)
+        report = self.model.objects.create()
+        self.message_user(request, f"Created {report}, again.")
+        return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", report.pk)
 
     def has_change_permission(self, request, obj=None):
         # A saved report is written by its tasks only; its page is for watching.
@@ -86,13 +113,13 @@ class ReportAdmin(admin.ModelAdmin):
 
     @admin.display(description="created", ordering="created_dt")
     def created(self, report):
-        return with_seconds(report.created_dt)
+        return local_time(report.created_dt)
 
     @admin.display(description="duration")
     def duration(self, report):
         if report.last_finished_dt is None or report.is_in_progress():
             return "running"
-        return f"{(report.last_finished_dt - report.created_dt).total_seconds():.2f} s"
+        return seconds(report.last_finished_dt - report.created_dt)
 
     @admin.display(description="attempts", ordering="attempt_count")
     def attempts(self, report):

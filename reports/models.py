@@ -2,6 +2,7 @@
 
 The two kinds share everything but their canvas, so the shared parts live in abstract models.
 """
+
 import logging
 from collections import Counter
 from datetime import timedelta
@@ -32,11 +33,13 @@ class Report(models.Model):
     lesson = ""  # what the report shows about its canvas, for its admin page
     # Written only by the tasks and the conditional update that claims the send, never by a
     # plain save() of a copy that may be stale.
-    TASK_OWNED_FIELDS = ("status", "is_celery_task_sent")
+    TASK_OWNED_FIELDS = ("status", "is_celery_task_sent", "error")
 
     created_dt = models.DateTimeField("created", auto_now_add=True)
     status = models.IntegerField(choices=Status.choices, default=Status.PROCESSING)
     is_celery_task_sent = models.BooleanField("canvas sent", default=False)
+    # Why it ended in Error, when no task said so (it stalled, the broker refused its canvas).
+    error = models.TextField(blank=True)
 
     class Meta:
         abstract = True
@@ -78,12 +81,13 @@ class Report(models.Model):
         """
         try:
             self.canvas().apply_async()
-        except Exception:
+        except Exception as exc:
             logger.exception("%s: the broker refused its canvas; marked Error", self)
+            error = f"The broker refused its canvas: {exc!r}"
             type(self)._default_manager.filter(pk=self.pk).update(
-                is_celery_task_sent=False, status=Status.ERROR
+                is_celery_task_sent=False, status=Status.ERROR, error=error
             )
-            self.is_celery_task_sent, self.status = False, Status.ERROR
+            self.is_celery_task_sent, self.status, self.error = False, Status.ERROR, error
 
     def canvas(self):
         raise NotImplementedError
@@ -95,8 +99,14 @@ class Report(models.Model):
     def log_model(cls):
         return cls._meta.get_field("task_logs").related_model
 
+    def last_activity(self):
+        """When the report or one of its tasks last did something: its tasks log every step."""
+        logs = list(self.task_logs.all())
+        return max([self.created_dt, *(log.finished_dt or log.created_dt for log in logs)])
+
     def is_stalled(self):
-        return self.created_dt < timezone.now() - timedelta(seconds=settings.REPORTS_STALLED_AFTER)
+        """No activity for REPORTS_STALLED_AFTER seconds: its tasks are lost, not slow."""
+        return self.last_activity() < timezone.now() - timedelta(seconds=settings.REPORTS_STALLED_AFTER)
 
     def step_outcomes(self, at=None):
         """Each work step's outcome as known at ``at`` (now by default): Finished, Error or None.
@@ -130,7 +140,7 @@ class Report(models.Model):
 
         That is while a step is unsettled or a callback its canvas owes has not run yet: a
         group's "finished" sets the status while other tasks still run, so the status alone
-        does not say. A report past REPORTS_STALLED_AFTER is given up on.
+        does not say. A report stalled (see is_stalled) is given up on.
         """
         if self.is_stalled():
             return False
@@ -156,7 +166,9 @@ class Report(models.Model):
                     f"“finished” ran {after:.2f} s after creation while {names} {verb} still running."
                 )
             else:
-                sentences.append(f"“finished” ran {after:.2f} s after creation, after every task had settled.")
+                sentences.append(
+                    f"“finished” ran {after:.2f} s after creation, after every task had settled."
+                )
         if not finished_runs:
             sentences.append("“finished” has not run.")
         sentences.append(f"“error” ran {error_runs} time{'' if error_runs == 1 else 's'}.")
@@ -176,7 +188,9 @@ class TaskLog(models.Model):
     """One attempt of a work task, or one run of a callback."""
 
     task_name = models.CharField(max_length=255)
+    # A work attempt's outcome, or the status a callback set.
     status = models.IntegerField(choices=Status.choices, default=Status.PROCESSING)
+    # The tutorial's name: how many retries came before this attempt (0 for the first one).
     retry = models.IntegerField(default=0)
     # A callback's Celery task id: delivered again after its worker died, it finds its own log.
     task_id = models.CharField(max_length=255, blank=True)

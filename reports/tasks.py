@@ -3,15 +3,19 @@
 ``report_<kind>_<step>`` for kind in (group, chord) and step in (short, medium, long, finished,
 error): the kind and step are attributes of the task, so each body is written once.
 """
-from celery import Task, shared_task
+
+from celery import shared_task
+from celery.exceptions import Reject
 from django.conf import settings
+
+from project.tasks import DatabaseTask
 
 from . import work
 from .models import CALLBACK_STEPS, REPORT_MODELS, WORK_STEPS
 from .stories import MAX_RETRIES, WORK_SECONDS, attempt_story, task_name
 
 
-class ReportTask(Task):
+class ReportTask(DatabaseTask):
     """A report task; ``report_kind`` and ``step`` say which of the ten it is."""
 
     report_kind = None
@@ -19,25 +23,30 @@ class ReportTask(Task):
     max_retries = MAX_RETRIES
 
     def retry_later(self, report_id, exc):
-        """Retry after the story's scaled, jittered back-off; once retries run out, raise ``exc``."""
+        """Retry after the story's scaled, jittered back-off; once retries run out, raise ``exc``.
+
+        When the retry cannot be sent (the broker is away longer than the worker waits for it),
+        Celery rejects the message for good and records a failure, which would end a chord; it
+        is handed back instead, and this attempt runs again once the broker is back.
+        """
         story = attempt_story(self.report_kind, self.step, report_id, self.request.retries)
-        return self.retry(countdown=story.retry_countdown, exc=exc)
+        try:
+            return self.retry(countdown=story.retry_countdown, exc=exc)
+        except Reject as refused:
+            raise Reject(refused.reason, requeue=True) from exc
 
 
 def run_work_step(self, report_id):
     """One attempt of short, medium or long; a failed attempt is retried after a back-off."""
     try:
         return work.run_attempt(self.report_kind, self.step, report_id, self.request.retries)
-    except Exception as exc:
-        raise self.retry_later(report_id, exc)
+    except work.DemoApiError as exc:
+        raise self.retry_later(report_id, exc) from exc
 
 
 def run_callback_step(self, report_id):
     """The "finished" or "error" callback of a report's canvas."""
-    try:
-        work.run_callback(self.report_kind, self.step, report_id, self.request.retries, self.request.id)
-    except Exception as exc:
-        raise self.retry_later(report_id, exc)
+    work.run_callback(self.report_kind, self.step, report_id, self.request.retries, self.request.id)
 
 
 def work_time_limits(step):
@@ -58,14 +67,23 @@ def register_report_tasks():
     for kind in REPORT_MODELS:
         for step in WORK_STEPS:
             shared_task(
-                run_work_step, name=task_name(kind, step), base=ReportTask, bind=True,
-                report_kind=kind, step=step, **work_time_limits(step),
-            )  # fmt: skip
+                run_work_step,
+                name=task_name(kind, step),
+                base=ReportTask,
+                bind=True,
+                report_kind=kind,
+                step=step,
+                **work_time_limits(step),
+            )
         for step in CALLBACK_STEPS:
             shared_task(
-                run_callback_step, name=task_name(kind, step), base=ReportTask, bind=True,
-                report_kind=kind, step=step,
-            )  # fmt: skip
+                run_callback_step,
+                name=task_name(kind, step),
+                base=ReportTask,
+                bind=True,
+                report_kind=kind,
+                step=step,
+            )
 
 
 register_report_tasks()

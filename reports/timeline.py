@@ -3,10 +3,11 @@
 One lane per work task, one bar per attempt coloured by its outcome, and a dashed marker
 where each callback ran, on an axis of seconds since the report was created.
 """
-import math
 
 from django.template.loader import render_to_string
 from django.utils import timezone
+
+from project.charts import axis
 
 from .models import WORK_STEPS, Status, cut_short_log_ids
 
@@ -21,12 +22,6 @@ LEGEND_HEIGHT = 22
 OUTCOME_CLASS = {Status.PROCESSING: "running", Status.ERROR: "failed", Status.FINISHED: "done"}
 
 
-def tick_step(span, most=8):
-    """The smallest 1, 2 or 5 times a power of ten that cuts ``span`` into at most ``most`` ticks."""
-    power = 10 ** math.floor(math.log10(span / most))
-    return next(power * m for m in (1, 2, 5, 10) if span / (power * m) <= most)
-
-
 def timeline_context(report, now=None):
     """Everything the SVG template draws, in pixels, for ``report`` at ``now``."""
     now = now or timezone.now()
@@ -36,9 +31,7 @@ def timeline_context(report, now=None):
         return (moment - report.created_dt).total_seconds()
 
     ends = [seconds(log.finished_dt or now) for log in logs]
-    span = max([0.1, *ends])
-    step = tick_step(span)
-    axis_end = math.ceil(span / step) * step
+    axis_end, tick_values = axis(max([0.1, *ends]))
     plot_width = WIDTH - LABEL_WIDTH - RIGHT_PAD
 
     def x(t):
@@ -53,24 +46,28 @@ def timeline_context(report, now=None):
         start, end = seconds(log.created_dt), seconds(log.finished_dt or now)
         if log.step in lane_of:
             top = lanes_top + LANE_HEIGHT * lane_of[log.step] + (LANE_HEIGHT - BAR_HEIGHT) / 2
-            bars.append({
-                "x": f"{x(start):.1f}", "y": f"{top:.1f}",
-                "width": f"{max(1.5, x(end) - x(start)):.1f}", "height": BAR_HEIGHT,
-                "outcome": OUTCOME_CLASS[log.status],
-                "title": f"{log.task_name}, retry {log.retry}: {log.get_status_display()}"
-                f"{' (cut short, delivered again)' if log.pk in cut_short else ''}, {start:.2f}–{end:.2f} s",
-            })  # fmt: skip
+            bars.append(
+                {
+                    "x": f"{x(start):.1f}",
+                    "y": f"{top:.1f}",
+                    "width": f"{max(1.5, x(end) - x(start)):.1f}",
+                    "height": BAR_HEIGHT,
+                    "outcome": OUTCOME_CLASS[log.status],
+                    "title": f"{log.task_name}, retry {log.retry}: {log.get_status_display()}"
+                    + (" (cut short, delivered again)" if log.pk in cut_short else "")
+                    + f", {start:.2f}–{end:.2f} s",
+                }
+            )
         else:
-            markers.append({
-                "x": f"{x(start):.1f}", "callback": log.step,
-                "title": f"{log.task_name} ran at {start:.2f} s",
-            })  # fmt: skip
+            markers.append(
+                {
+                    "x": f"{x(start):.1f}",
+                    "callback": log.step,
+                    "title": f"{log.task_name} ran at {start:.2f} s",
+                }
+            )
 
-    ticks = []
-    count = round(axis_end / step)
-    for index in range(count + 1):
-        value = index * step
-        ticks.append({"x": f"{x(value):.1f}", "label": f"{value:g}"})
+    ticks = [{"x": f"{x(value):.1f}", "label": f"{value:g}"} for value in tick_values]
     lanes = []
     for index, name in enumerate(WORK_STEPS):
         top = lanes_top + LANE_HEIGHT * index

@@ -1,10 +1,11 @@
 """What the report tasks do, as plain functions: the tasks only call these and retry."""
+
 import logging
 import time
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from .models import REPORT_MODELS, Status
@@ -34,7 +35,9 @@ def run_attempt(kind, step, report_id, attempt):
     with transaction.atomic():
         cut_short = logs.filter(retry=attempt, finished_dt=None)
         if cut_short.update(status=Status.ERROR, finished_dt=timezone.now()):
-            logger.warning("%s report %s: %s retry %d was cut short; run again", kind, report_id, step, attempt)
+            logger.warning(
+                "%s report %s: %s retry %d was cut short; run again", kind, report_id, step, attempt
+            )
         log = logs.create(report_id=report_id, task_name=task_name(kind, step), retry=attempt)
     try:
         time.sleep(story.duration)
@@ -75,36 +78,43 @@ def run_callback(kind, step, report_id, attempt, task_id):
             reports.filter(status=Status.PROCESSING).update(status=Status.FINISHED)
         else:
             reports.update(status=Status.ERROR)
+        # The log says which status the callback set: "error" ran and set Error.
         report_model.log_model().objects.create(
             report_id=report_id,
             task_name=task_name(kind, step),
             retry=attempt,
             task_id=task_id,
-            status=Status.FINISHED,
+            status=Status.FINISHED if step == "finished" else Status.ERROR,
             finished_dt=timezone.now(),
         )
 
 
 def fail_stalled_reports():
-    """Mark reports still Processing after REPORTS_STALLED_AFTER seconds as Error; return how many.
+    """Mark Error the reports still working that did nothing for REPORTS_STALLED_AFTER seconds.
 
-    Their canvas was lost (a broker outage at send time, say), so nothing else ever would.
+    Their tasks were lost (a worker killed with its messages, a broker that lost them), so
+    nothing else ever would; an attempt left open is closed as failed. Beat checks every minute,
+    and so do the admin's pages. Returns how many.
     """
-    cutoff = timezone.now() - timedelta(seconds=settings.REPORTS_STALLED_AFTER)
     failed = 0
     for report_model in REPORT_MODELS.values():
-        stalled = report_model.objects.filter(status=Status.PROCESSING, created_dt__lt=cutoff)
-        ids = list(stalled.values_list("pk", flat=True))
-        if not ids:
-            continue
-        count = stalled.filter(pk__in=ids).update(status=Status.ERROR)
-        # An attempt whose worker was killed and whose message was lost never logs its end.
-        report_model.log_model().objects.filter(report_id__in=ids, finished_dt=None).update(
-            status=Status.ERROR, finished_dt=timezone.now()
-        )
-        logger.warning(
-            "Marked %d stalled %s report(s) as Error: ids %s",
-            count, report_model.kind, ", ".join(map(str, ids)),
-        )  # fmt: skip
-        failed += count
+        open_logs = report_model.log_model().objects.filter(report=OuterRef("pk"), finished_dt=None)
+        working = report_model.objects.filter(Q(status=Status.PROCESSING) | Exists(open_logs))
+        for report in working.prefetch_related("task_logs"):
+            if report.is_stalled():
+                failed += fail_stalled_report(report)
     return failed
+
+
+def fail_stalled_report(report):
+    """Mark ``report`` Error, saying so, and close the attempt its lost task left open."""
+    error = (
+        f"Stalled: nothing happened since {timezone.localtime(report.last_activity()):%H:%M:%S} "
+        f"({settings.REPORTS_STALLED_AFTER} s without a task log): its tasks were lost with a worker "
+        "or a broker. Marked Error; run it again from its page."
+    )
+    with transaction.atomic():
+        updated = type(report).objects.filter(pk=report.pk).update(status=Status.ERROR, error=error)
+        report.task_logs.filter(finished_dt=None).update(status=Status.ERROR, finished_dt=timezone.now())
+    logger.warning("%s: %s", report, error)
+    return updated

@@ -1,9 +1,10 @@
 """Pick report ids whose seeded story gives a test the case it needs."""
+
+import enum
 import itertools
 import re
 
 from reports.stories import MAX_RETRIES, attempt_story
-
 
 # What a group report's summary says when "finished" ran while long still worked.
 LONG_STILL_RUNNING = re.compile(r"while (medium and )?long (was|were) still running")
@@ -23,12 +24,28 @@ def predicted_story(kind, report_id):
     return {step: predicted_attempts(kind, step, report_id) for step in ("short", "medium", "long")}
 
 
-def find_report_id(kind, wanted, start):
-    """The first id from ``start`` whose predicted story satisfies ``wanted(story, id)``.
+@enum.unique  # two tests starting at the same number fail at import
+class IdRange(enum.IntEnum):
+    """Where each test that hunts for a report id starts looking, one range per test.
 
-    Tests start from different, high numbers: their ids never meet the auto-increment ones,
-    nor each other's, so a task still in flight from one test never touches another's report.
+    High numbers, apart: their ids never meet the auto-increment ones, nor each other's, so a
+    task still in flight from one test never touches another's report.
     """
+
+    CHORD_ALL_SUCCEED = 10_000
+    CHORD_LONG_FAILS = 20_000
+    GROUP_FINISHED_EARLY = 30_000
+    GROUP_LONG_FAILS = 40_000
+    GROUP_RETRIES = 50_000
+    CHORD_RETRIES = 60_000
+    BROWSER_GROUP_FINISHED_EARLY = 70_000
+    REDELIVERY = 90_000
+    FAULTS_CHORD = 100_000
+    FAULTS_GROUP = 110_000
+
+
+def find_report_id(kind, wanted, start):
+    """The first id from ``start`` (an IdRange) whose predicted story satisfies ``wanted(story, id)``."""
     return next(i for i in itertools.count(start) if wanted(predicted_story(kind, i), i))
 
 

@@ -1,4 +1,5 @@
 """The reports' admin pages and their timeline picture."""
+
 import re
 from datetime import timedelta
 
@@ -6,8 +7,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from project.charts import tick_step
 from reports.models import ReportChord, ReportGroup, Status
-from reports.timeline import render_timeline, tick_step
+from reports.timeline import render_timeline
 
 
 def make_report(model, status, attempts):
@@ -145,8 +147,10 @@ def test_save_and_continue_on_the_empty_add_page_creates_the_report_and_sends_it
 def test_change_page_refreshes_until_the_errback_a_failed_task_owes_has_run(admin_client):
     long_fails_for_good = [("long", retry, ERROR, retry * 0.2, retry * 0.2 + 0.1) for retry in range(6)]
     story = [
-        ("short", 0, FINISHED, 0.0, 0.1), ("finished", 0, FINISHED, 0.2, 0.2), ("medium", 0, FINISHED, 0.0, 0.5),
-    ]  # fmt: skip
+        ("short", 0, FINISHED, 0.0, 0.1),
+        ("finished", 0, FINISHED, 0.2, 0.2),
+        ("medium", 0, FINISHED, 0.0, 0.5),
+    ]
     report = make_report(ReportGroup, FINISHED, story + long_fails_for_good)
     url = reverse("admin:reports_reportgroup_change", args=[report.pk])
 

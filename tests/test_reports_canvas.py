@@ -1,4 +1,5 @@
 """Group and chord reports run on a real worker: callbacks, retries and their logs."""
+
 import time
 
 import pytest
@@ -6,9 +7,15 @@ import pytest
 from reports.models import ReportChord, ReportGroup, Status
 from reports.stories import CONNECTIVITY_FAILURE, MAX_RETRIES
 from tests.reports_stories import (
-    LONG_STILL_RUNNING, find_report_id, finished_fires_early, long_fails_for_good, predicted_story, quick,
+    LONG_STILL_RUNNING,
+    IdRange,
+    find_report_id,
+    finished_fires_early,
+    long_fails_for_good,
+    predicted_story,
+    quick,
     succeeds_first_time,
-)  # fmt: skip
+)
 from tests.utils import wait_until
 
 pytestmark = pytest.mark.broker  # group and chord semantics: run on every broker
@@ -37,7 +44,9 @@ def outcome(report):
 
 def test_chord_runs_finished_once_after_all_three_tasks(worker):
     report_id = find_report_id(
-        "chord", lambda s, i: i % 5 and quick(s) and all(map(succeeds_first_time, s.values())), start=10_000
+        "chord",
+        lambda s, i: i % 5 and quick(s) and all(map(succeeds_first_time, s.values())),
+        start=IdRange.CHORD_ALL_SUCCEED,
     )
 
     report = run_report(ReportChord, report_id)
@@ -53,7 +62,7 @@ def test_chord_runs_finished_once_after_all_three_tasks(worker):
 
 
 def test_chord_with_a_task_failing_for_good_runs_error_once_after_six_attempts(worker):
-    report_id = find_report_id("chord", long_fails_for_good, start=20_000)
+    report_id = find_report_id("chord", long_fails_for_good, start=IdRange.CHORD_LONG_FAILS)
 
     run_report(ReportChord, report_id)
     time.sleep(1)  # room for a second errback, were Celery to send one
@@ -69,7 +78,7 @@ def test_chord_with_a_task_failing_for_good_runs_error_once_after_six_attempts(w
 
 
 def test_group_runs_finished_after_its_first_task_while_the_others_still_run(worker):
-    report_id = find_report_id("group", finished_fires_early, start=30_000)
+    report_id = find_report_id("group", finished_fires_early, start=IdRange.GROUP_FINISHED_EARLY)
 
     report = run_report(ReportGroup, report_id)
 
@@ -83,7 +92,7 @@ def test_group_runs_finished_after_its_first_task_while_the_others_still_run(wor
 
 
 def test_group_runs_finished_early_and_error_once_when_its_long_task_fails_for_good(worker):
-    report_id = find_report_id("group", long_fails_for_good, start=40_000)
+    report_id = find_report_id("group", long_fails_for_good, start=IdRange.GROUP_LONG_FAILS)
 
     run_report(ReportGroup, report_id)
     time.sleep(1)
@@ -92,6 +101,7 @@ def test_group_runs_finished_early_and_error_once_when_its_long_task_fails_for_g
     (finished_run,) = logs_of(report, "finished")
     (error_run,) = logs_of(report, "error")
     assert finished_run.created_dt < error_run.created_dt
+    assert (finished_run.status, error_run.status) == (Status.FINISHED, Status.ERROR)  # what each set
     assert report.status == Status.ERROR  # the early "finished" did not have the last word
     assert "“error” ran 1 time." in report.callback_summary()
 
@@ -108,7 +118,7 @@ def test_retries_are_logged_with_increasing_numbers_under_their_own_task_name(wo
             and quick(story, longest=1.5)
         )
 
-    report_id = find_report_id("group", case, start=50_000)
+    report_id = find_report_id("group", case, start=IdRange.GROUP_RETRIES)
 
     report = run_report(ReportGroup, report_id)
 
@@ -118,14 +128,16 @@ def test_retries_are_logged_with_increasing_numbers_under_their_own_task_name(wo
         ("report_group_medium", 1, Status.ERROR),
         ("report_group_medium", 2, Status.FINISHED),
     ]
-    assert all(earlier.finished_dt <= later.created_dt for earlier, later in zip(medium, medium[1:]))
+    assert all(
+        earlier.finished_dt <= later.created_dt for earlier, later in zip(medium, medium[1:], strict=False)
+    )
 
 
 def test_the_same_seed_tells_the_same_story_twice(worker):
     def case(story, report_id):
         return report_id % 5 and quick(story, longest=1.0) and any(a.error for s in story.values() for a in s)
 
-    report_id = find_report_id("chord", case, start=60_000)
+    report_id = find_report_id("chord", case, start=IdRange.CHORD_RETRIES)
     predicted = predicted_story("chord", report_id)
 
     first = outcome(run_report(ReportChord, report_id))

@@ -1,4 +1,5 @@
 """A report's canvas is sent once, after commit; the command and the watchdog around it."""
+
 import threading
 from datetime import timedelta
 
@@ -114,9 +115,13 @@ def test_create_reports_creates_and_sends_count_reports(transactional_db, sent, 
 @pytest.mark.parametrize(
     "arguments, message",
     [
-        (["--kind", "group", "--count", "0"], "must be a positive integer, not '0'"),
-        (["--kind", "group", "--count", "-2"], "must be a positive integer, not '-2'"),
-        (["--kind", "group", "--count", "many"], "must be a positive integer, not 'many'"),
+        (["--kind", "group", "--count", "0"], "must be a whole number from 1 to 1,000, not '0'"),
+        (["--kind", "group", "--count", "-2"], "must be a whole number from 1 to 1,000, not '-2'"),
+        (["--kind", "group", "--count", "many"], "must be a whole number from 1 to 1,000, not 'many'"),
+        (
+            ["--kind", "group", "--count", str(10**12)],
+            "must be a whole number from 1 to 1,000, not '1000000000000'",
+        ),
         (["--kind", "starmap"], "invalid choice: 'starmap'"),
         (["--count", "2"], "the following arguments are required: --kind"),
     ],
@@ -134,29 +139,48 @@ def test_create_reports_exits_non_zero_with_the_reason_on_the_command_line():
     result = manage("create_reports", "--kind", "group", "--count", "zero", env=env)
 
     assert result.returncode != 0
-    assert "--count: must be a positive integer, not 'zero'" in result.stderr
+    assert "--count: must be a whole number from 1 to 1,000, not 'zero'" in result.stderr
 
 
-def test_watchdog_marks_only_reports_processing_too_long_as_error(transactional_db, sent, caplog):
+def test_watchdog_marks_error_only_the_reports_that_did_nothing_for_the_setting(transactional_db, sent):
     old = timezone.now() - timedelta(seconds=settings.REPORTS_STALLED_AFTER + 60)
-    stalled_group, stalled_chord, recent, finished = (
-        ReportGroup.objects.create(), ReportChord.objects.create(),
-        ReportGroup.objects.create(), ReportGroup.objects.create(status=Status.FINISHED),
-    )  # fmt: skip
-    for report in (stalled_group, stalled_chord, finished):
+    stalled_group, stalled_chord, long_story, finished = (
+        ReportGroup.objects.create(),
+        ReportChord.objects.create(),
+        ReportGroup.objects.create(),
+        ReportGroup.objects.create(status=Status.FINISHED),
+    )
+    for report in (stalled_group, stalled_chord, long_story, finished):
         type(report).objects.filter(pk=report.pk).update(created_dt=old)
     lost = stalled_group.task_logs.create(task_name="report_group_long")  # worker and message gone
-    running = recent.task_logs.create(task_name="report_group_long")
+    stalled_group.task_logs.filter(pk=lost.pk).update(created_dt=old)
+    # Created long ago, but its long task is still at it: the old watchdog, counting from the
+    # report's creation, failed it.
+    running = long_story.task_logs.create(task_name="report_group_long")
 
     assert fail_stalled_reports() == 2
 
     assert ReportGroup.objects.get(pk=stalled_group.pk).status == Status.ERROR
     assert ReportChord.objects.get(pk=stalled_chord.pk).status == Status.ERROR
-    assert ReportGroup.objects.get(pk=recent.pk).status == Status.PROCESSING
+    assert ReportGroup.objects.get(pk=long_story.pk).status == Status.PROCESSING
     assert ReportGroup.objects.get(pk=finished.pk).status == Status.FINISHED
     lost.refresh_from_db()
     running.refresh_from_db()
     assert (lost.status, running.status) == (Status.ERROR, Status.PROCESSING) and lost.finished_dt
-    assert f"stalled group report(s) as Error: ids {stalled_group.pk}" in caplog.text
-    assert f"stalled chord report(s) as Error: ids {stalled_chord.pk}" in caplog.text
+    error = ReportGroup.objects.get(pk=stalled_group.pk).error
+    assert error.startswith("Stalled: nothing happened since") and "run it again" in error
 
+
+def test_a_stalled_report_page_says_why_and_offers_to_run_it_again(admin_client, transactional_db, sent):
+    report = ReportChord.objects.create()
+    old = timezone.now() - timedelta(seconds=settings.REPORTS_STALLED_AFTER + 60)
+    ReportChord.objects.filter(pk=report.pk).update(created_dt=old)
+
+    page = admin_client.get(f"/admin/reports/reportchord/{report.pk}/change/").content.decode()
+    response = admin_client.post(f"/admin/reports/reportchord/{report.pk}/again/")
+
+    assert "Stalled: nothing happened since" in page and "Run again</button>" in page
+    assert 'http-equiv="refresh"' not in page
+    again = ReportChord.objects.exclude(pk=report.pk).get()
+    assert response.status_code == 302 and response.url == f"/admin/reports/reportchord/{again.pk}/change/"
+    assert sent == [("chord", report.pk), ("chord", again.pk)]

@@ -3,6 +3,7 @@
 The worker's death is simulated in-process: the first run of an attempt never logs its end, as a
 SIGKILLed process would not; the broker's redelivery is the plain work function called again.
 """
+
 import itertools
 
 import pytest
@@ -12,11 +13,14 @@ from reports import work
 from reports.models import ReportChord, ReportGroup, Status
 from reports.stories import MAX_RETRIES, attempt_story
 from reports.timeline import render_timeline
+from tests.reports_stories import IdRange
 
 
-def report_whose(step, attempt, start=90_000):
+def report_whose(step, attempt, start=IdRange.REDELIVERY):
     """A saved group report (its canvas not sent) whose ``step`` attempt number ``attempt`` succeeds."""
-    report_id = next(i for i in itertools.count(start) if attempt_story("group", step, i, attempt).error is None)
+    report_id = next(
+        i for i in itertools.count(start) if attempt_story("group", step, i, attempt).error is None
+    )
     ReportGroup.objects.bulk_create([ReportGroup(pk=report_id, is_celery_task_sent=True)])
     return ReportGroup.objects.get(pk=report_id)
 

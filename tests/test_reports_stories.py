@@ -1,10 +1,15 @@
 """The seeded story of each attempt, and the limits the demo tasks run under."""
+
 from django.conf import settings
 
 from project.celery import app
 from reports.stories import (
-    BACKOFF_MAX, CONNECTIVITY_FAILURE, UNRECOVERABLE_ERROR, WORK_SECONDS, attempt_story,
-)  # fmt: skip
+    BACKOFF_MAX,
+    CONNECTIVITY_FAILURE,
+    UNRECOVERABLE_ERROR,
+    WORK_SECONDS,
+    attempt_story,
+)
 
 
 def test_the_same_report_task_and_attempt_always_tell_the_same_story():
@@ -25,9 +30,14 @@ def test_durations_stay_in_each_steps_scaled_range_and_failures_come_at_the_rate
 
 def test_long_fails_unrecoverably_on_every_attempt_of_every_fifth_report_only():
     for attempt in range(6):
-        assert attempt_story("chord", "long", 15, attempt).error in (UNRECOVERABLE_ERROR, CONNECTIVITY_FAILURE)
+        assert attempt_story("chord", "long", 15, attempt).error in (
+            UNRECOVERABLE_ERROR,
+            CONNECTIVITY_FAILURE,
+        )
         assert attempt_story("chord", "medium", 15, attempt).error != UNRECOVERABLE_ERROR
-    assert all(attempt_story("chord", "long", i, 0).error != UNRECOVERABLE_ERROR for i in range(1, 100) if i % 5)
+    assert all(
+        attempt_story("chord", "long", i, 0).error != UNRECOVERABLE_ERROR for i in range(1, 100) if i % 5
+    )
 
 
 def test_back_off_doubles_per_retry_up_to_its_cap_all_scaled_and_jittered():
