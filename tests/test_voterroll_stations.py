@@ -1,6 +1,9 @@
 """Station assignment: balanced sizes, name order, set-based, per center or for all."""
+
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from tests.voterroll_utils import center_with_voters, station_sizes
 from voterroll.models import StationAssignment, Voter, VoterRegistration
@@ -34,7 +37,7 @@ def test_voters_fill_stations_in_name_order():
 
     assign_stations()
 
-    names = [name for station in (1, 2, 3) for _, name in station_voters(center.pk, station)]
+    names = [name for station in (1, 2, 3) for _, name, _ in station_voters(center.pk, station)]
     assert names == [f"Voter {n:05d}" for n in range(1, 1002)]
 
 
@@ -48,16 +51,16 @@ def test_station_size_comes_from_the_setting():
 
 
 def test_assigning_one_center_leaves_the_others_alone():
-    first = center_with_voters(600, center_id=1)
-    second = center_with_voters(300, center_id=2, first_pk=1000)
+    first = center_with_voters(600, number=1)
+    second = center_with_voters(300, number=2, first_pk=1000)
     assign_stations()
     before = list(StationAssignment.objects.filter(center=second).values_list("pk", flat=True))
-    Voter.objects.filter(registration__center=first).update(voter_name="Same Name")
+    Voter.objects.filter(registration__center=first).update(name="Same Name")
 
     assert assign_stations([first.pk]) == 600
 
     assert list(StationAssignment.objects.filter(center=second).values_list("pk", flat=True)) == before
-    assert stations_of() == [(first.pk, 1), (first.pk, 2), (second.pk, 1)]
+    assert stations_of() == [(first.pk, 1, 300), (first.pk, 2, 300), (second.pk, 1, 300)]
 
 
 def test_reassigning_replaces_assignments_instead_of_adding_to_them():
@@ -71,8 +74,8 @@ def test_reassigning_replaces_assignments_instead_of_adding_to_them():
 
 
 def test_reassigning_a_center_takes_in_a_voter_who_moved_there_from_another_center():
-    first = center_with_voters(600, center_id=1)
-    second = center_with_voters(300, center_id=2, first_pk=1000)
+    first = center_with_voters(600, number=1)
+    second = center_with_voters(300, number=2, first_pk=1000)
     assign_stations()
     mover = Voter.objects.get(pk=1)
     VoterRegistration.objects.filter(voter=mover).update(center=second)
@@ -82,3 +85,72 @@ def test_reassigning_a_center_takes_in_a_voter_who_moved_there_from_another_cent
     assert StationAssignment.objects.get(voter=mover).center == second
     assert StationAssignment.objects.filter(center=first).count() == 599
     assert StationAssignment.objects.count() == 900
+
+
+def center_of_women_and_men(women, men, number=1):
+    """One center with ``women`` women then ``men`` men, names interleaved across genders."""
+    center = center_with_voters(women, number=number, gender="F")
+    center_with_voters(men, number=number + 1, first_pk=women + 1, gender="M")
+    VoterRegistration.objects.filter(voter_id__gt=women).update(center=center)
+    return center
+
+
+def station_genders(center):
+    """Per station, in order: (its genders as printed, in order and without repeats, its size)."""
+    stations = []
+    for _, station, size in stations_of([center.pk]):
+        printed = [gender for _, _, gender in station_voters(center.pk, station)]
+        stations.append(("".join(dict.fromkeys(printed)), size))
+    return stations
+
+
+def test_women_and_men_vote_at_separate_balanced_stations_men_numbered_first():
+    center = center_of_women_and_men(women=600, men=700)
+
+    assign_stations()
+
+    assert station_genders(center) == [("M", 350), ("M", 350), ("F", 300), ("F", 300)]
+
+
+@pytest.mark.parametrize("women, men", [(24, 600), (600, 24), (3, 1001)])
+def test_a_gender_below_the_threshold_joins_one_mixed_station_men_listed_first(women, men):
+    center = center_of_women_and_men(women, men)
+
+    assign_stations()
+
+    stations = station_genders(center)
+    mixed = [genders for genders, _ in stations if len(genders) > 1]
+    assert mixed == ["MF"]  # one, the men's names first
+    sizes = [size for _, size in stations]
+    assert sum(sizes) == women + men and max(sizes) <= 500 and max(sizes) - min(sizes) <= 1
+
+
+def test_at_the_threshold_a_gender_has_its_own_station():
+    center = center_of_women_and_men(women=25, men=100)
+
+    assign_stations()
+
+    assert station_genders(center) == [("M", 100), ("F", 25)]
+
+
+@override_settings(VOTERROLL_STATIONS_BY_GENDER=False)
+def test_with_stations_by_gender_off_voters_mix_in_name_order():
+    center = center_of_women_and_men(women=300, men=300)
+
+    assign_stations()
+
+    assert [size for _, size in station_genders(center)] == [300, 300]
+    names = [name for station in (1, 2) for _, name, _ in station_voters(center.pk, station)]
+    assert names == sorted(names)
+
+
+def test_gendered_stations_take_one_statement():
+    center_of_women_and_men(women=100, men=100)
+
+    with CaptureQueriesContext(connection) as queries:
+        assign_stations()
+
+    inserts = [
+        query["sql"] for query in queries.captured_queries if query["sql"].lstrip().startswith("INSERT")
+    ]
+    assert len(inserts) == 1 and "voterroll_stationassignment" in inserts[0]

@@ -1,22 +1,26 @@
-"""One station's voter list as a PDF, drawn on a bare reportlab canvas (fast: no layout engine).
+"""A station's roll (a cover page, then its voter list) and its sign, as PDFs drawn on a bare
+reportlab canvas (fast: no layout engine).
 
-Latin, Greek and Cyrillic names print; right-to-left scripts such as Arabic do not print
-legibly (see FONT_CANDIDATES).
+A center named in a right-to-left script (Arabic) gets an RTL roll: Arabic labels, columns
+from the right, every line right-aligned. Names in any script print, each shaped and ordered
+by voterroll.shaping: an Arabic name on a Latin roll, or a Latin one on an Arabic roll, too.
 """
+
 import functools
+import io
 import logging
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import reportlab
 from reportlab import rl_config
-from reportlab.lib.pagesizes import A4
+from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont, TTFError
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen import canvas
+
+from .shaping import ARABIC_FORMS, needs_rtl, visual
 
 logger = logging.getLogger(__name__)
 
@@ -27,105 +31,276 @@ rl_config.useA85 = 0
 
 ROWS_PER_PAGE = 40
 
-# Names may be in any script, and reportlab's standard fonts are Latin-1 only. The first
-# TrueType font found is embedded; DejaVu Sans (Debian's fonts-dejavu-core) draws Latin,
-# Greek and Cyrillic, Vera (bundled with reportlab) Latin only. Arabic (and Hebrew) names
-# come out wrong: reportlab's canvas neither shapes letters (each is drawn in its isolated
-# form) nor lays text right to left, so a name reads as separate letters in reverse order.
-# Printing such rolls properly needs a shaping step (e.g. HarfBuzz) this writer does not have.
+# reportlab's standard fonts are Latin-1 only: the first TrueType font found is embedded.
+# DejaVu Sans (Debian's fonts-dejavu-core) draws Latin, Greek, Cyrillic and Arabic; Vera,
+# bundled with reportlab, Latin only.
 FONT_CANDIDATES = [
     Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
     Path(reportlab.__file__).parent / "fonts" / "Vera.ttf",
 ]
+NO_ARABIC_FONT = (
+    "The voter-roll font ({font}) has no Arabic letters: Arabic names print as '?'. "
+    "Install DejaVu Sans (Debian: apt-get install fonts-dejavu-core)."
+)
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 15 * mm
 ROW_HEIGHT = 6 * mm
-COLUMNS = {"number": MARGIN, "voter_id": MARGIN + 14 * mm, "name": MARGIN + 44 * mm,
-           "signature": MARGIN + 120 * mm}  # fmt: skip
+# Left edges of the columns of a left-to-right roll; an RTL roll mirrors them as right edges.
+COLUMNS = {
+    "number": MARGIN,
+    "voter_number": MARGIN + 14 * mm,
+    "name": MARGIN + 44 * mm,
+    "signature": MARGIN + 120 * mm,
+}
+
+LABELS = {
+    False: {
+        "center": "Center",
+        "station": "Station",
+        "voters": "Voters",
+        "first": "First voter",
+        "last": "Last voter",
+        "pages": "Pages",
+        "generated": "Generated",
+        "number": "No.",
+        "voter_number": "Voter No.",
+        "name": "Name",
+        "signature": "Signature",
+        "title": "{name} — center {center}, station {station} ({gender})",
+        "page": "Page {page} of {pages}",
+        "from": "From",
+        "to": "To",
+        "F": "Women",
+        "M": "Men",
+        "mixed": "Men and women",
+    },
+    True: {
+        "center": "مركز",
+        "station": "محطة",
+        "voters": "عدد الناخبين",
+        "first": "أول ناخب",
+        "last": "آخر ناخب",
+        "pages": "عدد الصفحات",
+        "generated": "تاريخ الإنشاء",
+        "number": "رقم",
+        "voter_number": "رقم الناخب",
+        "name": "الاسم",
+        "signature": "التوقيع",
+        "title": "{name} — مركز {center}، محطة {station} ({gender})",
+        "page": "صفحة {page} من {pages}",
+        "from": "من",
+        "to": "إلى",
+        "F": "نساء",
+        "M": "رجال",
+        "mixed": "رجال ونساء",
+    },
+}
 
 
 @functools.cache
 def font():
-    """(font name, the code points it can draw): an embedded TTF, else Helvetica's Latin-1."""
+    """(font name, the characters it can draw): an embedded TTF, else Helvetica's Latin-1."""
     for path in FONT_CANDIDATES:
         try:
             ttf = TTFont("VoterRoll", str(path))
         except (OSError, TTFError):
             continue
         pdfmetrics.registerFont(ttf)
-        return "VoterRoll", frozenset(ttf.face.charToGlyph)
+        return "VoterRoll", frozenset(map(chr, ttf.face.charToGlyph))
     logger.warning("No TrueType font found; names outside Latin-1 print with '?'")
-    return "Helvetica", frozenset(range(256))
+    return "Helvetica", frozenset(map(chr, range(256)))
 
 
-def drawable(text, code_points):
+def arabic_font_problem():
+    """Why Arabic names would not print, or None: for a start-up check and for rolls."""
+    font_name, characters = font()
+    if ARABIC_FORMS <= characters:
+        return None
+    path = next((path for path in FONT_CANDIDATES if path.exists()), "Helvetica")
+    return NO_ARABIC_FONT.format(font=path)
+
+
+def drawable(text, characters):
     """``text`` with each character the font cannot draw replaced by '?'."""
-    return "".join(char if ord(char) in code_points else "?" for char in text)
+    if characters.issuperset(text):
+        return text
+    return "".join(char if char in characters else "?" for char in text)
 
 
-def page_count(voters):
+def list_pages(voters):
+    """Pages of a station's voter list (its cover aside)."""
     return max(1, math.ceil(voters / ROWS_PER_PAGE))
 
 
-def write_station_pdf(path, center_id, center_name, station, voters):
-    """Write ``voters`` ((voter id, name) pairs, in order) to ``path``; return the page count.
-
-    Written to a temporary file beside ``path`` and renamed over it, so a reader never sees
-    half a PDF and a crash leaves the previous one in place.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    font_name, code_points = font()
-    pages = page_count(len(voters))
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
-    os.close(descriptor)
-    try:
-        pdf = canvas.Canvas(temporary, pagesize=A4)
-        pdf.setTitle(f"Center {center_id}, station {station}")
-        title = drawable(f"{center_name} — center {center_id}, station {station}", code_points)
-        for page in range(pages):
-            rows = voters[page * ROWS_PER_PAGE : (page + 1) * ROWS_PER_PAGE]
-            draw_page(pdf, font_name, title, rows, first_number=page * ROWS_PER_PAGE + 1,
-                      page=page + 1, pages=pages, code_points=code_points)  # fmt: skip
-            pdf.showPage()
-        pdf.save()
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return pages
+def roll_pages(voters):
+    """Pages of a station's roll: its cover and its list."""
+    return 1 + list_pages(voters)
 
 
-def draw_page(pdf, font_name, title, rows, first_number, page, pages, code_points):
-    """One page: title, column heads, a numbered row per voter, the footer.
+class Writer:
+    """Strings as this roll draws them: shaped, in the roll's direction, drawable by its font."""
 
-    Each column is one text object of many lines: far fewer PDF operators (and far less
-    pure-Python number formatting in reportlab) than a drawString per cell.
-    """
-    top = PAGE_HEIGHT - MARGIN
-    pdf.setFont(font_name, 13)
-    pdf.drawString(MARGIN, top, title)
-    head = top - 10 * mm
-    columns = {
-        "number": ["No."] + [str(number) for number in range(first_number, first_number + len(rows))],
-        "voter_id": ["Voter ID"] + [str(voter_id) for voter_id, _ in rows],
-        "name": ["Name"] + [drawable(name, code_points) for _, name in rows],
-        "signature": ["Signature"],
-    }
-    for column, lines in columns.items():
-        text = pdf.beginText(COLUMNS[column], head)
-        text.setFont(font_name, 9, leading=ROW_HEIGHT)
-        text.textLines(lines, trim=0)
+    def __init__(self, rtl):
+        self.rtl = rtl
+        self.font_name, self.characters = font()
+        self.width = pdfmetrics.getFont(self.font_name).stringWidth
+        self.labels = LABELS[rtl]
+
+    def line(self, text):
+        """A line of the roll's own text (labels, titles): laid out in the roll's direction."""
+        return drawable(visual(text, "R" if self.rtl else None), self.characters)
+
+    def names(self, names):
+        visuals = [visual(name) for name in names]
+        if not self.characters.issuperset("".join(visuals)):
+            if any(map(needs_rtl, names)) and arabic_font_problem():
+                logger.error(arabic_font_problem())
+            visuals = [drawable(name, self.characters) for name in visuals]
+        return visuals
+
+    def label(self, key, **values):
+        return self.labels[key].format(**values)
+
+    def draw(self, pdf, x, y, text):
+        """``text`` starting at ``x`` (LTR), or ending at ``PAGE_WIDTH - x`` (RTL)."""
+        if self.rtl:
+            pdf.drawRightString(PAGE_WIDTH - x, y, text)
+        else:
+            pdf.drawString(x, y, text)
+
+    def column(self, pdf, x, top, lines):
+        """``lines`` in one text object (far fewer operators than a string per cell), left-
+        aligned at ``x``, or right-aligned at its mirror in an RTL roll: there each line starts
+        where its width says, a short relative move from the line before (none between numbers
+        of one length: digits are all one width)."""
+        text = pdf.beginText(x, top)
+        text.setFont(self.font_name, 9, leading=ROW_HEIGHT)
+        if not self.rtl:
+            text.textLines(lines, trim=0)
+        else:
+            right = PAGE_WIDTH - x
+            starts = [right - self.width(line, 9) for line in lines]
+            text.setTextOrigin(starts[0], top)
+            for line, start, previous in zip(lines, starts, starts[:1] + starts, strict=False):
+                if start != previous:
+                    text.moveCursor(start - previous, 0)
+                text.textLine(line)
         pdf.drawText(text)
+
+
+def station_gender(genders):
+    """ "F", "M" or "mixed", for the genders of a station's voters."""
+    distinct = set(genders)
+    return distinct.pop() if len(distinct) == 1 else "mixed"
+
+
+def roll_pdf(center_number, center_name, station, voters, generated):
+    """One station's roll as PDF bytes, and its pages: a cover, then ``voters`` ((number, name,
+    gender), in order), 40 to a page, numbered "page N of M" without the cover.
+
+    Drawn in memory: the caller stores the bytes (voterroll.files), so no half-written file is
+    ever seen, and no file handle is left open when writing fails.
+    """
+    writer = Writer(rtl=needs_rtl(center_name))
+    pages = list_pages(len(voters))
+    names = writer.names([name for _, name, _ in voters])
+    gender = writer.label(station_gender(gender for _, _, gender in voters))
+    output = io.BytesIO()
+    pdf = canvas.Canvas(output, pagesize=A4)
+    pdf.setTitle(f"Center {center_number}, station {station}")
+    draw_cover(pdf, writer, center_number, center_name, station, gender, voters, pages, generated)
+    pdf.showPage()
+    title = writer.line(
+        writer.label("title", name=center_name, center=center_number, station=station, gender=gender.lower())
+    )
+    for page in range(pages):
+        first = page * ROWS_PER_PAGE
+        rows = voters[first : first + ROWS_PER_PAGE]
+        footer = writer.line(writer.label("page", page=page + 1, pages=pages))
+        draw_list_page(pdf, writer, title, rows, names[first : first + len(rows)], first + 1, footer)
+        pdf.showPage()
+    pdf.save()
+    return output.getvalue(), 1 + pages
+
+
+def draw_cover(pdf, writer, center_number, center_name, station, gender, voters, pages, generated):
+    """What the station is, and what its roll holds: to check a roll without reading it."""
+    (first_number, first_name, _), (last_number, last_name, _) = voters[0], voters[-1]
+    top = PAGE_HEIGHT - 40 * mm
+    pdf.setFont(writer.font_name, 22)
+    writer.draw(pdf, MARGIN, top, writer.line(center_name))
+    pdf.setFont(writer.font_name, 16)
+    writer.draw(pdf, MARGIN, top - 14 * mm, writer.line(f"{writer.label('station')} {station} · {gender}"))
+    label = writer.label
+    facts = [
+        (label("center"), str(center_number)),
+        (label("voters"), str(len(voters))),
+        (label("first"), f"{first_name} ({first_number})"),
+        (label("last"), f"{last_name} ({last_number})"),
+        (label("pages"), str(pages)),
+        (label("generated"), f"{generated:%Y-%m-%d %H:%M} UTC"),
+    ]
+    pdf.setFont(writer.font_name, 12)
+    for row, (key, value) in enumerate(facts):
+        y = top - (34 + 10 * row) * mm
+        writer.draw(pdf, MARGIN, y, writer.line(key))
+        value_x = MARGIN + 45 * mm
+        writer.draw(pdf, value_x, y, drawable(visual(value), writer.characters))
+
+
+def draw_list_page(pdf, writer, title, rows, names, first_number, footer):
+    """One page of the list: title, column heads, a numbered row per voter, the footer."""
+    top = PAGE_HEIGHT - MARGIN
+    pdf.setFont(writer.font_name, 13)
+    writer.draw(pdf, MARGIN, top, title)
+    head = top - 10 * mm
+    label = writer.line
+    writer.column(pdf, COLUMNS["number"], head, [label(writer.label("number"))])
+    writer.column(pdf, COLUMNS["voter_number"], head, [label(writer.label("voter_number"))])
+    writer.column(pdf, COLUMNS["name"], head, [label(writer.label("name")), *names])
+    writer.column(pdf, COLUMNS["signature"], head, [label(writer.label("signature"))])
+    below = head - ROW_HEIGHT
+    numbers = [str(number) for number in range(first_number, first_number + len(rows))]
+    writer.column(pdf, COLUMNS["number"], below, numbers)
+    writer.column(pdf, COLUMNS["voter_number"], below, [str(number) for number, _, _ in rows])
     # The signature column stays empty: a line to sign on per row.
+    start, end = (
+        (MARGIN, PAGE_WIDTH - COLUMNS["signature"])
+        if writer.rtl
+        else (COLUMNS["signature"], PAGE_WIDTH - MARGIN)
+    )
     pdf.line(MARGIN, head - 2 * mm, PAGE_WIDTH - MARGIN, head - 2 * mm)
     pdf.lines(
         [
-            (COLUMNS["signature"], head - row * ROW_HEIGHT - 1 * mm,
-             PAGE_WIDTH - MARGIN, head - row * ROW_HEIGHT - 1 * mm)
+            (start, head - row * ROW_HEIGHT - 1 * mm, end, head - row * ROW_HEIGHT - 1 * mm)
             for row in range(1, len(rows) + 1)
         ]
-    )  # fmt: skip
-    pdf.setFont(font_name, 9)
-    pdf.drawCentredString(PAGE_WIDTH / 2, MARGIN / 2, f"Page {page} of {pages}")
+    )
+    pdf.setFont(writer.font_name, 9)
+    pdf.drawCentredString(PAGE_WIDTH / 2, MARGIN / 2, footer)
+
+
+def sign_pdf(center_number, center_name, station, gender, first_name, last_name):
+    """The sign at a station's door, one landscape page: which center, station and voters."""
+    writer = Writer(rtl=needs_rtl(center_name))
+    width, height = landscape(A4)
+    output = io.BytesIO()
+    pdf = canvas.Canvas(output, pagesize=(width, height))
+    pdf.setTitle(f"Center {center_number}, station {station}: sign")
+    label = writer.label
+    lines = [
+        (24, writer.line(f"{center_name} · {label('center')} {center_number}")),
+        (110, writer.line(f"{label('station')} {station}")),
+        (48, writer.line(label(gender))),
+        (28, writer.line(f"{label('from')}: {first_name}")),
+        (28, writer.line(f"{label('to')}: {last_name}")),
+    ]
+    y = height - 20 * mm
+    for size, text in lines:
+        y -= size * 1.2 + 8 * mm  # the line's height above its baseline, and a gap
+        pdf.setFont(writer.font_name, size)
+        pdf.drawCentredString(width / 2, y, text)
+    pdf.showPage()
+    pdf.save()
+    return output.getvalue()

@@ -1,25 +1,49 @@
 """Splitting each center's voters into stations, set-based in the database."""
+
+import math
+from contextlib import nullcontext
+
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Case, Count, Subquery, When
 
-from .models import StationAssignment, Voter, VoterRegistration
+from project.db import reloading
 
-# Per center, voters ordered by name get row numbers 1..n; a center of n voters has
-# k = ceil(n / size) stations and row r goes to station floor((r - 1) * k / n) + 1, so
-# station sizes differ by at most one and none exceeds size. Integer arithmetic on both
-# SQLite (>= 3.25 for window functions) and PostgreSQL.
+from .models import PollingCenter, RollRun, StationAssignment, Voter, VoterRegistration
+from .pdf import roll_pages
+
+# Per center, voters are put in groups: women and men apart when both have at least the
+# threshold, else one group, men listed first (its last station is the one mixed station).
+# In a group of n voters ordered by name, k = ceil(n / size) stations, and the voter at row r
+# goes to station floor((r - 1) * k / n) + 1, so station sizes differ by at most one and none
+# exceeds size; the women's stations are numbered after the men's. Integer arithmetic on
+# both SQLite (>= 3.25 for window functions) and PostgreSQL. Parameters, in order: size four
+# times, then by-gender (1 or 0), the threshold twice, by-gender again.
 ASSIGN_SQL = """
 INSERT INTO {assignment} (voter_id, center_id, station)
-SELECT voter_id, center_id, (position - 1) * ((voters + %s - 1) / %s) / voters + 1
+SELECT voter_id, center_id,
+       (position - 1) * ((grouped + %s - 1) / %s) / grouped + 1
+       + CASE WHEN grp = 'F' THEN (men + %s - 1) / %s ELSE 0 END
 FROM (
-    SELECT registration.voter_id, registration.center_id,
-           ROW_NUMBER() OVER (
-               PARTITION BY registration.center_id ORDER BY voter.voter_name, voter.voter_id
-           ) AS position,
-           COUNT(*) OVER (PARTITION BY registration.center_id) AS voters
-    FROM {registration} registration
-    JOIN {voter} voter ON voter.id = registration.voter_id
-    {where}
+    SELECT voter_id, center_id, grp, men,
+           ROW_NUMBER() OVER (PARTITION BY center_id, grp ORDER BY listed, name, number) AS position,
+           COUNT(*) OVER (PARTITION BY center_id, grp) AS grouped
+    FROM (
+        SELECT voter_id, center_id, name, number, men,
+               CASE WHEN %s = 1 AND men >= %s AND women >= %s THEN gender ELSE '' END AS grp,
+               CASE WHEN %s = 1 AND gender = 'M' THEN 0 ELSE 1 END AS listed
+        FROM (
+            SELECT registration.voter_id, registration.center_id, voter.name, voter.number,
+                   voter.gender,
+                   SUM(CASE WHEN voter.gender = 'M' THEN 1 ELSE 0 END)
+                       OVER (PARTITION BY registration.center_id) AS men,
+                   SUM(CASE WHEN voter.gender = 'F' THEN 1 ELSE 0 END)
+                       OVER (PARTITION BY registration.center_id) AS women
+            FROM {registration} registration
+            JOIN {voter} voter ON voter.id = registration.voter_id
+            {where}
+        ) counted
+    ) grouped_voters
 ) ranked
 """
 
@@ -31,23 +55,16 @@ def assign_stations(center_pks=None):
     """
     quote = connection.ops.quote_name
     size = settings.VOTERROLL_STATION_SIZE
-    params = [size, size]
+    by_gender = int(settings.VOTERROLL_STATIONS_BY_GENDER)
+    below = settings.VOTERROLL_MIXED_STATION_BELOW
+    params = [size, size, size, size, by_gender, below, below, by_gender]
     where = ""
-    existing = [StationAssignment.objects.all()]
     if center_pks is not None:
         center_pks = list(center_pks)
         if not center_pks:
             return 0
         where = f"WHERE registration.center_id IN ({', '.join(['%s'] * len(center_pks))})"
         params += center_pks
-        # The centers' own assignments, and those of their voters wherever they are: a voter
-        # who moved here still has one at the old center (one per voter, so it must go).
-        # Two statements, each on an index; one with OR scans every assignment.
-        registered = VoterRegistration.objects.filter(center_id__in=center_pks).values("voter_id")
-        existing = [
-            StationAssignment.objects.filter(center_id__in=center_pks),
-            StationAssignment.objects.filter(voter_id__in=registered),
-        ]
     sql = ASSIGN_SQL.format(
         assignment=quote(StationAssignment._meta.db_table),
         registration=quote(VoterRegistration._meta.db_table),
@@ -55,30 +72,94 @@ def assign_stations(center_pks=None):
         where=where,
     )
     with transaction.atomic():
-        for assignments in existing:
-            assignments.delete()  # no dependents and no signals: one DELETE statement
-        with connection.cursor() as cursor:
+        if center_pks is None:
+            replacing = reloading(StationAssignment)
+        else:
+            replacing = nullcontext()
+            # The centers' own assignments, and those of their voters wherever they are: a voter
+            # who moved here still has one at the old center (one per voter, so it must go).
+            # Two statements, each on an index; one with OR scans every assignment.
+            registered = VoterRegistration.objects.filter(center_id__in=center_pks).values("voter_id")
+            StationAssignment.objects.filter(center_id__in=center_pks).delete()
+            StationAssignment.objects.filter(voter_id__in=registered).delete()
+        with replacing, connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.rowcount
 
 
 def stations_of(center_pks=None):
-    """(center pk, station) pairs that have voters, in order."""
+    """(center pk, station, voters) of every station that has voters, in order."""
     assignments = StationAssignment.objects.all()
     if center_pks is not None:
         assignments = assignments.filter(center_id__in=center_pks)
-    return [
-        tuple(pair)
-        for pair in assignments.values_list("center_id", "station").distinct().order_by(
-            "center_id", "station"
-        )
-    ]
+    rows = (
+        assignments.values_list("center_id", "station")
+        .annotate(voters=Count("*"))
+        .order_by("center_id", "station")
+    )
+    return [tuple(row) for row in rows]
+
+
+def station_roll_rows(run_id, center_pk, station):
+    """(folder, voter number, name, gender) of one station, in the order printed, while the run
+    is running.
+
+    The run's folder comes from the database, not from a message, and with it the voters in
+    one statement: once the run has ended (failed, say, and new fake data has reused its
+    centers' keys) there are none, so no task of an ended run writes another's voters.
+    """
+    running = RollRun.objects.filter(pk=run_id, status=RollRun.Status.RUNNING).values("output_dir")
+    return list(
+        Voter.objects.filter(station__center_id=center_pk, station__station=station)
+        .annotate(folder=Subquery(running))
+        .filter(folder__isnull=False)
+        .order_by(*printed_order())
+        .values_list("folder", "number", "name", "gender")
+    )
 
 
 def station_voters(center_pk, station):
-    """(voter id, voter name) of one station, in the order they are printed."""
+    """(voter number, name, gender) of one station, in the order they are printed."""
     return list(
         Voter.objects.filter(station__center_id=center_pk, station__station=station)
-        .order_by("voter_name", "voter_id")
-        .values_list("voter_id", "voter_name")
+        .order_by(*printed_order())
+        .values_list("number", "name", "gender")
     )
+
+
+def printed_order():
+    """A station's voters as printed: by name; men first in a mixed station when stations are by
+    gender, as assign_stations ordered them."""
+    if not settings.VOTERROLL_STATIONS_BY_GENDER:
+        return ["name", "number"]
+    return [Case(When(gender=Voter.Gender.MALE, then=0), default=1), "name", "number"]
+
+
+def centers_with_voters(center_pk=None):
+    """The centers that have registered voters (or the one of ``center_pk``), in pk order."""
+    registrations = VoterRegistration.objects.all()
+    if center_pk is not None:
+        registrations = registrations.filter(center_id=center_pk)
+    pks = sorted(registrations.values_list("center_id", flat=True).distinct())
+    centers = PollingCenter.objects.in_bulk(pks)
+    return [centers[pk] for pk in pks]
+
+
+def station_chunks(stations):
+    """``stations`` cut, in order, into chunks of about VOTERROLL_CHUNK_SECONDS of writing each.
+
+    The pages are known from the voters; VOTERROLL_PAGES_PER_SECOND says how fast one process
+    writes them. The chunks are made about equal in pages, not in stations (a small center's
+    station has few pages): a run lasts as long as its longest chunk.
+    """
+    pages = [roll_pages(voters) for _, _, voters in stations]
+    per_chunk = settings.VOTERROLL_PAGES_PER_SECOND * settings.VOTERROLL_CHUNK_SECONDS
+    count = max(1, math.ceil(sum(pages) / per_chunk))
+    share = sum(pages) / count
+    cut, written = [[]], 0
+    for station, station_pages in zip(stations, pages, strict=True):
+        if written >= share * len(cut) and len(cut) < count:
+            cut.append([])
+        cut[-1].append(station)
+        written += station_pages
+    return cut

@@ -2,7 +2,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from project.arguments import positive_integer
-from voterroll.fake_data import VOTERS_PER_CENTER, replace_voter_data
+from project.outages import commands_refuse_outages
+from voterroll.fake_data import MAX_VOTERS, VOTERS_PER_CENTER, replace_voter_data
 from voterroll.runs import RunRefused
 
 
@@ -13,16 +14,31 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("voters", metavar="N", type=positive_integer, help="how many voters")
+        parser.add_argument(
+            "voters",
+            metavar="N",
+            type=positive_integer(MAX_VOTERS),
+            help=f"how many voters, up to {MAX_VOTERS:,}",
+        )
         parser.add_argument("--seed", type=int, default=0, help="same seed, same voters")
-        parser.add_argument("--locale", default="en_US", help="Faker locale of the names")
+        parser.add_argument(
+            "--locale",
+            action="append",
+            help="Faker locale of the names, e.g. ar_AA; several (repeated, or ar_AA,en_US) mix "
+            "them, drawn at random for each voter and center (default en_US)",
+        )
 
     def handle(self, *args, voters, seed, locale, **options):
+        locales = [name.strip() for value in locale or ["en_US"] for name in value.split(",")]
         with tqdm(total=2 * voters, unit="rows", desc="voters, registrations") as bar:
             try:
-                centers = replace_voter_data(voters, seed=seed, locale=locale, progress=bar.update)
+                with commands_refuse_outages():
+                    centers = replace_voter_data(voters, seed=seed, locales=locales, progress=bar.update)
             except RunRefused as refused:
                 raise CommandError(f"Voter data left unchanged: {refused}") from None
-            except ModuleNotFoundError:
-                raise CommandError(f"Faker has no person names for locale {locale!r}.") from None
+            except LookupError as unknown:
+                raise CommandError(str(unknown)) from None
+            except KeyboardInterrupt:
+                message = "Interrupted: the voter data is as it was (it is replaced in one transaction)."
+                raise CommandError(message, returncode=130) from None
         self.stdout.write(self.style.SUCCESS(f"Created {voters} voters in {centers} polling centers."))

@@ -1,0 +1,105 @@
+"""A finished run's job record, which anyone can check its files against.
+
+In the run's folder, beside the rolls and signs: ``stations.csv`` (one row per station),
+``metadata.json`` (the option, its inputs, its times, and per file its pages, bytes and
+SHA-256) and ``metadata.json.sha256`` (the record's own digest, as sha256sum writes it, so
+``sha256sum -c metadata.json.sha256`` checks it too). ``manage.py verify_run RUN_ID`` checks
+every file against it.
+"""
+
+import csv
+import hashlib
+import io
+import json
+
+from django.conf import settings
+
+from . import files
+
+CSV_COLUMNS = [
+    *("center_number", "center_name", "station", "gender", "voters"),
+    *("first_voter_number", "first_voter_name", "last_voter_number", "last_voter_name"),
+    *("pages", "roll", "sign"),
+]
+
+
+def stations_csv(stations):
+    """``stations`` (as write_station_roll lists them, in order) as CSV bytes."""
+    output = io.StringIO()
+    writer = csv.writer(output, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for station in stations:
+        roll, sign = station["files"]
+        writer.writerow(
+            [*station["center"], station["station"], station["gender"], station["voters"]]
+            + [*station["first"], *station["last"], roll["pages"], roll["name"], sign["name"]]
+        )
+    return output.getvalue().encode()
+
+
+def write_record(run, stations, finished):
+    """Write the record of ``run``, finished at ``finished``, whose units listed ``stations``;
+    return the bytes of all its files, record included."""
+    stations = sorted(stations, key=lambda station: (station["center"][0], station["station"]))
+    table = stations_csv(stations)
+    entries = [entry for station in stations for entry in station["files"]]
+    entries.append(
+        {"name": "stations.csv", "pages": 0, "bytes": len(table), "sha256": hashlib.sha256(table).hexdigest()}
+    )
+    metadata = {
+        "run": run.pk,
+        "option": run.option,
+        "inputs": {
+            "center": run.center.number if run.center_id else None,
+            "centers": len({station["center"][0] for station in stations}),
+            "stations": len(stations),
+            "voters": sum(station["voters"] for station in stations),
+            "station_size": settings.VOTERROLL_STATION_SIZE,
+            "stations_by_gender": settings.VOTERROLL_STATIONS_BY_GENDER,
+            "mixed_station_below": settings.VOTERROLL_MIXED_STATION_BELOW,
+        },
+        "queued": run.queued_dt.isoformat(),
+        "started": run.started_dt.isoformat(),
+        "finished": finished.isoformat(),
+        "files": entries,
+    }
+    document = json.dumps(metadata, ensure_ascii=False, indent=1).encode()
+    digest = f"{hashlib.sha256(document).hexdigest()}  metadata.json\n".encode()
+    files.save(f"{run.output_dir}/stations.csv", table)
+    files.save(f"{run.output_dir}/metadata.json", document)
+    files.save(f"{run.output_dir}/metadata.json.sha256", digest)
+    return sum(entry["bytes"] for entry in entries) + len(document) + len(digest)
+
+
+def verify(run):
+    """What does not match ``run``'s record, a line each (nothing: every file matches); and how
+    many files were checked."""
+    folder = run.output_dir
+    names = {name.rsplit("/", 1)[-1] for name in files.run_files(folder)}
+    if "metadata.json" not in names:
+        return [f"{folder}/metadata.json is missing: the run has no job record"], 0
+    document = files.read(f"{folder}/metadata.json")
+    problems = []
+    if "metadata.json.sha256" not in names:
+        problems.append("metadata.json.sha256 is missing")
+    else:
+        expected = files.read(f"{folder}/metadata.json.sha256").decode().split()[0]
+        if hashlib.sha256(document).hexdigest() != expected:
+            problems.append("metadata.json does not match metadata.json.sha256: the record was changed")
+    try:
+        listed = json.loads(document)["files"]
+    except (ValueError, KeyError, TypeError) as error:
+        return [*problems, f"metadata.json is not a job record: {error}"], 0
+    for entry in listed:
+        name = entry["name"]
+        if name not in names:
+            problems.append(f"{name}: missing")
+            continue
+        data = files.read(f"{folder}/{name}")
+        if len(data) != entry["bytes"]:
+            problems.append(f"{name}: {len(data)} bytes, the record says {entry['bytes']}")
+        elif hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            problems.append(f"{name}: its SHA-256 differs from the record's")
+    recorded = {entry["name"] for entry in listed} | {"metadata.json", "metadata.json.sha256"}
+    problems += [f"{name}: not in the record" for name in sorted(names - recorded)]
+    return problems, len(listed)
