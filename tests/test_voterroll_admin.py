@@ -1,4 +1,5 @@
 """Admin pages render; runs start from a form; PDFs download only for staff."""
+
 import io
 import zipfile
 from datetime import timedelta
@@ -7,10 +8,11 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
+from project.celery import app
 from tests.voterroll_utils import center_with_voters
-from voterroll.models import Option, RollRun
-from voterroll.pdf import write_station_pdf
-from voterroll.tasks import OPTION_TASKS
+from voterroll import files
+from voterroll.models import Option, PollingCenter, RollRun
+from voterroll.pdf import roll_pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -20,12 +22,20 @@ def finished_run(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     started = timezone.now() - timedelta(seconds=5)
     run = RollRun.objects.create(
-        option=Option.CHORD_BY_STATION, status=RollRun.Status.FINISHED, started_at=started,
-        finished_at=started + timedelta(seconds=3.5), centers=1, stations=2, pages=2,
+        option=Option.CHORD_BY_STATION,
+        status=RollRun.Status.FINISHED,
+        started_dt=started,
+        finished_dt=started + timedelta(seconds=3.5),
+        centers=1,
+        stations=2,
+        pages=2,
         output_dir="voterroll/run-1-test",
-    )  # fmt: skip
+    )
     for station in (1, 2):
-        write_station_pdf(run.output_path / f"center_7_{station}.pdf", 7, "School", station, [(1, "A")])
+        files.save(
+            files.roll_name(run.output_dir, 7, station),
+            roll_pdf(7, "School", station, [(1, "A", "F")], timezone.now())[0],
+        )
     return run
 
 
@@ -40,8 +50,25 @@ def test_run_list_shows_duration_pages_and_a_duration_chart_by_option(admin_clie
     assert "/admin/voterroll/rollrun/start/" in content
 
 
+def test_run_page_draws_a_lane_per_worker_process_and_a_bar_per_task(admin_client, finished_run):
+    stations = [[n % 2, "station", 250 + n, 260 + n] for n in range(2500)]
+    finished_run.timeline = {
+        "lanes": ["host:101", "host:102"],
+        "bars": [[0, "orchestrator", 0, 250], *stations, [1, "callback", 2760, 2762]],
+    }
+    finished_run.save()
+
+    page = admin_client.get(f"/admin/voterroll/rollrun/{finished_run.pk}/change/").content.decode()
+
+    assert '<svg class="run-timeline"' in page
+    assert page.count('<rect class="bar station"') == 2500
+    assert page.count('<rect class="bar orchestrator"') == page.count('<rect class="bar callback"') == 1
+    assert ">host:101</text>" in page and ">host:102</text>" in page
+    assert "chord body" in page  # the legend names the kinds drawn
+
+
 def test_run_detail_and_center_and_voter_pages_render(admin_client, finished_run):
-    center = center_with_voters(3, center_id=7)
+    center = center_with_voters(3, number=7)
 
     for url in [
         f"/admin/voterroll/rollrun/{finished_run.pk}/change/",
@@ -52,12 +79,12 @@ def test_run_detail_and_center_and_voter_pages_render(admin_client, finished_run
         response = admin_client.get(url)
         assert response.status_code == 200, url
     detail = admin_client.get(f"/admin/voterroll/rollrun/{finished_run.pk}/change/").content.decode()
-    assert f"/admin/voterroll/rollrun/{finished_run.pk}/pdfs/center_7_2.pdf" in detail
+    assert f"/admin/voterroll/rollrun/{finished_run.pk}/files/center_7_2.pdf" in detail
 
 
 def test_staff_download_one_pdf_or_all_as_a_zip(admin_client, finished_run):
-    one = admin_client.get(f"/admin/voterroll/rollrun/{finished_run.pk}/pdfs/center_7_1.pdf")
-    bundle = admin_client.get(f"/admin/voterroll/rollrun/{finished_run.pk}/pdfs.zip")
+    one = admin_client.get(f"/admin/voterroll/rollrun/{finished_run.pk}/files/center_7_1.pdf")
+    bundle = admin_client.get(f"/admin/voterroll/rollrun/{finished_run.pk}/files.zip")
 
     pdf, archive = b"".join(one.streaming_content), b"".join(bundle.streaming_content)
     one.close()
@@ -73,8 +100,8 @@ def test_downloads_are_refused_to_anonymous_non_staff_and_unpermitted_staff(
     client, django_user_model, finished_run
 ):
     urls = [
-        f"/admin/voterroll/rollrun/{finished_run.pk}/pdfs/center_7_1.pdf",
-        f"/admin/voterroll/rollrun/{finished_run.pk}/pdfs.zip",
+        f"/admin/voterroll/rollrun/{finished_run.pk}/files/center_7_1.pdf",
+        f"/admin/voterroll/rollrun/{finished_run.pk}/files.zip",
     ]
     for url in urls:
         assert client.get(url).status_code == 302  # to the admin login
@@ -90,24 +117,22 @@ def test_downloads_are_refused_to_anonymous_non_staff_and_unpermitted_staff(
 
 
 def test_download_serves_only_the_runs_own_pdfs(admin_client, finished_run):
-    (finished_run.output_path.parent / "secret.pdf").write_bytes(b"%PDF other")
+    files.save("voterroll/secret.pdf", b"%PDF other")
 
-    base = f"/admin/voterroll/rollrun/{finished_run.pk}/pdfs"
+    base = f"/admin/voterroll/rollrun/{finished_run.pk}/files"
     for name in ["secret.pdf", "center_7_9.pdf"]:
         assert admin_client.get(f"{base}/{name}").status_code == 404
     # A name with a slash does not even match the download URL.
     assert admin_client.get(f"{base}/..%2Fsecret.pdf").status_code != 200
 
 
-def test_staff_with_view_permission_only_can_download_but_not_start(
-    client, django_user_model, finished_run
-):
+def test_staff_with_view_permission_only_can_download_but_not_start(client, django_user_model, finished_run):
     clerk = django_user_model.objects.create_user("clerk", password="x", is_staff=True)
     clerk.user_permissions.add(Permission.objects.get(codename="view_rollrun"))
     client.force_login(clerk)
 
     assert client.get("/admin/voterroll/rollrun/start/").status_code == 403
-    response = client.get(f"/admin/voterroll/rollrun/{finished_run.pk}/pdfs.zip")
+    response = client.get(f"/admin/voterroll/rollrun/{finished_run.pk}/files.zip")
     response.close()  # last: closing a response signals request_finished, which closes the connection
     assert response.status_code == 200
 
@@ -147,17 +172,17 @@ def test_start_form_refuses_a_second_run_while_one_is_active(admin_client):
 # The run is queued once the center's change commits: these tests commit, as a request does.
 @pytest.mark.django_db(transaction=True)
 def test_saving_a_center_during_an_active_run_keeps_the_change_but_not_the_rolls(admin_client):
-    center = center_with_voters(3, center_id=7)
+    center = center_with_voters(3, number=7)
     RollRun.objects.create(option=Option.STARMAP)
 
     response = admin_client.post(
         f"/admin/voterroll/pollingcenter/{center.pk}/change/",
-        {"center_id": 7, "center_name": "New Name School"},
+        {"number": 7, "name": "New Name School"},
         follow=True,
     )
 
     center.refresh_from_db()
-    assert center.center_name == "New Name School"
+    assert center.name == "New Name School"
     assert "its rolls were not regenerated" in response.content.decode()
     assert RollRun.objects.count() == 1
 
@@ -167,17 +192,16 @@ def broker_down(monkeypatch):
     def refuse(*args, **kwargs):
         raise ConnectionRefusedError("broker down")
 
-    for task in OPTION_TASKS.values():
-        monkeypatch.setattr(task, "delay", refuse)
+    monkeypatch.setattr(app, "send_task", refuse)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_saving_a_center_while_the_broker_is_down_keeps_the_change_and_warns(admin_client, broker_down):
-    center = center_with_voters(3, center_id=7)
+    center = center_with_voters(3, number=7)
 
     response = admin_client.post(
         f"/admin/voterroll/pollingcenter/{center.pk}/change/",
-        {"center_id": 7, "center_name": "New Name School"},
+        {"number": 7, "name": "New Name School"},
         follow=True,
     )
 
@@ -185,7 +209,7 @@ def test_saving_a_center_while_the_broker_is_down_keeps_the_change_and_warns(adm
     assert "its rolls were not regenerated" in response.content.decode()
     assert "broker down" in response.content.decode()
     center.refresh_from_db()
-    assert center.center_name == "New Name School"
+    assert center.name == "New Name School"
     assert RollRun.objects.get().status == "failed"
 
 
@@ -199,3 +223,46 @@ def test_start_form_shows_the_broker_refusing_the_run(admin_client, broker_down)
     assert "broker down" in response.content.decode()
     run = RollRun.objects.get()
     assert run.status == "failed" and "broker down" in run.error
+
+
+def test_an_ended_run_can_be_run_again_from_its_page(admin_client, finished_run):
+    center = center_with_voters(3, number=7)
+    RollRun.objects.filter(pk=finished_run.pk).update(status="failed", center=center, error="Stalled: ...")
+
+    page = admin_client.get(f"/admin/voterroll/rollrun/{finished_run.pk}/change/").content.decode()
+    response = admin_client.post(f"/admin/voterroll/rollrun/{finished_run.pk}/again/")
+
+    assert "Run again</button>" in page
+    assert response.status_code == 302
+    again = RollRun.objects.exclude(pk=finished_run.pk).get()
+    assert (again.option, again.center, again.status) == (finished_run.option, center, "queued")
+
+
+def test_the_run_list_fails_a_stalled_run_without_waiting_for_beat(admin_client, settings):
+    settings.VOTERROLL_STALLED_AFTER = 60
+    stuck = RollRun.objects.create(option=Option.CHORD_BY_STATION, status=RollRun.Status.RUNNING)
+    RollRun.objects.filter(pk=stuck.pk).update(progress_dt=timezone.now() - timedelta(minutes=2))
+
+    page = admin_client.get("/admin/voterroll/rollrun/").content.decode()
+
+    assert RollRun.objects.get().status == "failed"
+    assert 'http-equiv="refresh"' not in page  # nothing left that can change
+
+
+@pytest.mark.django_db(transaction=True)
+def test_saving_a_center_regenerates_its_rolls_only_when_its_name_changed(admin_client, django_user_model):
+    center = center_with_voters(3, number=7)
+    same = {"number": 7, "name": center.name}
+
+    admin_client.post(f"/admin/voterroll/pollingcenter/{center.pk}/change/", same)
+    assert not RollRun.objects.exists()
+
+    clerk = django_user_model.objects.create_user("clerk", password="x", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="change_pollingcenter"))
+    admin_client.force_login(clerk)
+    response = admin_client.post(
+        f"/admin/voterroll/pollingcenter/{center.pk}/change/", {**same, "name": "New School"}, follow=True
+    )
+
+    assert "its rolls show the old name until someone who may start runs" in response.content.decode()
+    assert PollingCenter.objects.get().name == "New School" and not RollRun.objects.exists()

@@ -1,18 +1,18 @@
 """The options on a real worker: same rolls from the good ones, the documented failures from
 the others, an outcome on every run, center regeneration and one run at a time."""
-import re
 
-import pypdf
+import re
+from collections import Counter
+
 import pytest
 from django.db import IntegrityError, transaction
 
 from tests.utils import wait_until
-from tests.voterroll_utils import stations_snapshot, wait_for_outcome
+from tests.voterroll_utils import printed_numbers, read_roll, roll_names, stations_snapshot, wait_for_outcome
 from voterroll.fake_data import replace_voter_data
 from voterroll.models import Option, PollingCenter, RollRun, StationAssignment, VoterRegistration
-from voterroll.runs import RunRefused
+from voterroll.runs import RunRefused, queue_run
 from voterroll.stations import stations_of
-from voterroll.tasks import queue_run
 
 # Groups, chords and starmap on each broker: this module also runs in the Redis pass.
 pytestmark = pytest.mark.broker
@@ -25,25 +25,24 @@ def voters(worker):
     replace_voter_data(VOTERS, seed=1)
 
 
-def pdf_voter_ids(run):
-    """Voter ids of every PDF of ``run``, each PDF's in printed order."""
-    return {
-        pdf.name: [
-            int(token)
-            for page in pypdf.PdfReader(pdf).pages
-            for token in page.extract_text().split()
-            if re.fullmatch(r"\d{12}", token)
-        ]
-        for pdf in run.pdf_files()
-    }
-
-
 def test_good_options_print_the_same_stations_and_pages(voters):
     outcomes = {}
-    for option in [Option.ALL_IN_ONE, Option.CHORD_BY_CENTER, Option.STARMAP, Option.CHORD_BY_STATION]:
+    for option in [
+        Option.ALL_IN_ONE,
+        Option.CHORD_BY_CENTER,
+        Option.STARMAP,
+        Option.CHORD_BY_STATION,
+        Option.CHORD_OF_CHUNKS,
+    ]:
         run = wait_for_outcome(queue_run(option))
-        outcomes[option] = (run.status, run.centers, run.stations, run.pages, stations_snapshot(),
-                            [pdf.name for pdf in run.pdf_files()])  # fmt: skip
+        outcomes[option] = (
+            run.status,
+            run.centers,
+            run.stations,
+            run.pages,
+            stations_snapshot(),
+            roll_names(run),
+        )
 
     assert len(set(map(repr, outcomes.values()))) == 1, outcomes
     status, centers, stations, pages, snapshot, names = outcomes[Option.ALL_IN_ONE]
@@ -56,19 +55,19 @@ def test_good_options_print_the_same_stations_and_pages(voters):
 def test_every_assigned_voter_is_in_exactly_one_pdf_once_and_in_order(voters):
     run = wait_for_outcome(queue_run(Option.CHORD_BY_STATION))
 
-    printed = pdf_voter_ids(run)
+    printed = printed_numbers(run)
 
-    everyone = [voter_id for ids in printed.values() for voter_id in ids]
-    assigned = StationAssignment.objects.values_list("voter__voter_id", flat=True)
+    everyone = [number for numbers in printed.values() for number in numbers]
+    assigned = StationAssignment.objects.values_list("voter__number", flat=True)
     assert sorted(everyone) == sorted(assigned)
     assert len(everyone) == len(set(everyone)) == VOTERS
     center = PollingCenter.objects.order_by("pk").first()
     in_name_order = list(
         StationAssignment.objects.filter(center=center, station=1)
-        .order_by("voter__voter_name", "voter__voter_id")
-        .values_list("voter__voter_id", flat=True)
+        .order_by("voter__name", "voter__number")
+        .values_list("voter__number", flat=True)
     )
-    assert printed[f"center_{center.center_id}_1.pdf"] == in_name_order
+    assert printed[f"center_{center.number}_1.pdf"] == in_name_order
 
 
 def test_run_records_its_timing_counts_and_task_count(voters):
@@ -76,22 +75,45 @@ def test_run_records_its_timing_counts_and_task_count(voters):
 
     stations = len(stations_of())
     assert run.status == "finished"
-    assert run.queued_at <= run.started_at < run.finished_at
+    assert run.queued_dt <= run.started_dt < run.finished_dt
     assert run.tasks == 1 + stations + 1  # orchestrator, one per station, the chord body
     assert run.error == ""
     assert sum(PollingCenter.objects.values_list("roll_pages", flat=True)) == run.pages
-    assert not PollingCenter.objects.filter(rolls_generated_at__isnull=True).exists()
+    assert not PollingCenter.objects.filter(rolls_written_dt__isnull=True).exists()
 
 
-def test_join_inside_a_task_is_refused_and_recorded_while_center_tasks_still_run(voters):
+def test_each_option_draws_its_tasks_on_the_timeline_one_lane_per_process(voters):
+    lanes, kinds = {}, {}
+    for option in [Option.ALL_IN_ONE, Option.STARMAP, Option.CHORD_BY_STATION, Option.CHORD_OF_CHUNKS]:
+        run = wait_for_outcome(queue_run(option))
+        bars = run.timeline["bars"]
+        lanes[option] = {lane for lane, *_ in bars}
+        kinds[option] = Counter(kind for _, kind, *_ in bars)
+        assert all(0 <= start <= end for _, _, start, end in bars)
+        assert len(run.timeline["lanes"]) == len(lanes[option])
+        assert all(re.fullmatch(r".+:\d+", lane) for lane in run.timeline["lanes"])  # host:pid
+
+    stations = len(stations_of())
+    assert kinds[Option.ALL_IN_ONE] == {"orchestrator": 1}
+    assert kinds[Option.STARMAP] == {"orchestrator": 1, "batch": 1, "callback": 1}
+    assert kinds[Option.CHORD_BY_STATION] == {"orchestrator": 1, "station": stations, "callback": 1}
+    # The tests' chunks are a hundredth of a second of writing: several of them.
+    assert kinds[Option.CHORD_OF_CHUNKS]["batch"] > 1
+    assert (
+        kinds[Option.CHORD_OF_CHUNKS]["batch"] + 2 == RollRun.objects.get(option=Option.CHORD_OF_CHUNKS).tasks
+    )
+
+
+def test_join_inside_a_task_is_refused_and_the_run_fails_once_its_center_tasks_have_written(voters):
     run = wait_for_outcome(queue_run(Option.JOIN))
 
     assert run.status == "failed"
     assert "Never call result.get() within a task!" in run.error
     assert run.pages == 0  # nothing summed the pages
-    # The group was sent before the refused wait: every station PDF still appears.
-    wait_until(lambda: len(run.pdf_files()) == len(stations_of()), message="center tasks did not print")
-    assert run.tasks == 1 + PollingCenter.objects.count()
+    # The group was sent before the refused wait, and the run held its lock until it ended:
+    # every station's roll is there by the time the run is recorded as failed.
+    assert len(run.rolls()) == len(stations_of())
+    assert run.tasks == 1 + PollingCenter.objects.count() + 1
 
 
 def test_parallel_station_assignment_gets_the_same_result_with_more_tasks(voters):
@@ -112,19 +134,19 @@ def test_failing_sub_task_fails_the_run_through_the_chord_error_callback(voters)
 
     assert run.status == "failed"
     assert "LookupError" in run.error and "has no station" in run.error
-    assert run.finished_at is not None and run.pages == 0
+    assert run.finished_dt is not None and run.pages == 0
     # The other sub-tasks printed their stations all the same.
-    wait_until(lambda: len(run.pdf_files()) == len(stations_of()), message="sub-tasks did not print")
+    wait_until(lambda: len(run.rolls()) == len(stations_of()), message="sub-tasks did not print")
 
 
 def test_renaming_a_center_in_the_admin_regenerates_only_its_rolls(voters, admin_client):
     first_run = wait_for_outcome(queue_run(Option.CHORD_BY_STATION))
     center, other = PollingCenter.objects.order_by("pk")[:2]
-    other_generated_at = other.rolls_generated_at
+    other_written_dt = other.rolls_written_dt
 
     response = admin_client.post(
         f"/admin/voterroll/pollingcenter/{center.pk}/change/",
-        {"center_id": center.center_id, "center_name": "Renamed Secondary School"},
+        {"number": center.number, "name": "Renamed Secondary School"},
     )
 
     assert response.status_code == 302
@@ -132,12 +154,12 @@ def test_renaming_a_center_in_the_admin_regenerates_only_its_rolls(voters, admin
     center.refresh_from_db()
     other.refresh_from_db()
     assert (run.status, run.option, run.centers) == ("finished", Option.CHORD_BY_STATION, 1)
-    names = [pdf.name for pdf in run.pdf_files()]
-    assert names and all(name.startswith(f"center_{center.center_id}_") for name in names)
-    assert "Renamed Secondary School" in pypdf.PdfReader(run.pdf_files()[0]).pages[0].extract_text()
-    assert center.rolls_generated_at == run.finished_at and center.roll_pages == run.pages
-    assert other.rolls_generated_at == other_generated_at
-    assert len(first_run.pdf_files()) == first_run.stations  # the earlier run's files stay
+    names = roll_names(run)
+    assert names and all(name.startswith(f"center_{center.number}_") for name in names)
+    assert "Renamed Secondary School" in read_roll(run.rolls()[0]).pages[0].extract_text()
+    assert center.rolls_written_dt == run.finished_dt and center.roll_pages == run.pages
+    assert other.rolls_written_dt == other_written_dt
+    assert len(first_run.rolls()) == first_run.stations  # the earlier run's files stay
 
 
 def test_while_a_run_is_active_other_runs_and_new_fake_data_are_refused(voters):

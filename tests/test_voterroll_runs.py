@@ -1,14 +1,17 @@
 """A run's life: only the task that claims a queued run works on it; an outcome, once recorded, stays."""
+
 import threading
 
 import pytest
 from django.db import connection
 
-from tests.voterroll_utils import center_with_voters
+from tests.voterroll_utils import center_with_voters, roll_names
 from voterroll.fake_data import replace_voter_data
 from voterroll.models import Option, PollingCenter, StationAssignment
 from voterroll.runs import create_run, fail_run, finish_run, mark_running
+from voterroll.stations import assign_stations
 from voterroll.tasks import all_in_one
+from voterroll.writing import write_station_roll
 
 pytestmark = pytest.mark.django_db
 
@@ -24,31 +27,38 @@ def test_an_option_task_whose_run_was_failed_meanwhile_does_no_work(settings, tm
     run.refresh_from_db()
     assert (run.status, run.error, run.tasks) == ("failed", "Stalled: failed by the watchdog", 0)
     assert not StationAssignment.objects.exists()
-    assert not run.pdf_files()
+    assert not run.rolls()
 
 
-def test_a_second_delivery_of_a_started_run_does_not_start_or_count_it_again():
+def test_another_task_cannot_start_a_started_run_but_its_own_task_delivered_again_goes_on():
     center_with_voters(3)
     run = create_run(Option.CHORD_BY_STATION)
 
-    first = mark_running(run.pk)
-    again = mark_running(run.pk)
+    first = mark_running(run.pk, "task-1")
+    other = mark_running(run.pk, "task-2")
+    again = mark_running(run.pk, "task-1")  # its worker died before acknowledging it
 
-    assert first.status == "running" and again is None
+    assert first.status == "running" and other is None
+    assert again.pk == run.pk and again.started_dt == first.started_dt
     run.refresh_from_db()
-    assert (run.status, run.tasks, run.started_at) == ("running", 1, first.started_at)
+    assert (run.status, run.tasks, run.task_id) == ("running", 1, "task-1")
+    fail_run(run.pk, "Stalled")
+    assert mark_running(run.pk, "task-1") is None  # once it has ended, not even its own task
 
 
 def test_finishing_a_run_that_was_failed_meanwhile_keeps_the_failure():
     center = center_with_voters(3)
-    run = mark_running(create_run(Option.CHORD_BY_STATION).pk)
+    run = mark_running(create_run(Option.CHORD_BY_STATION).pk, "task-1")
     fail_run(run.pk, "Stalled: failed by the watchdog")
 
-    assert finish_run(run.pk, [{"center": center.pk, "stations": 1, "pages": 2}]) is None
+    assert (
+        finish_run(run.pk, [{"center": center.pk, "stations": 1, "pages": 2, "stations_listed": []}], bars=[])
+        is None
+    )
 
     run.refresh_from_db()
     assert (run.status, run.error, run.pages) == ("failed", "Stalled: failed by the watchdog", 0)
-    assert PollingCenter.objects.get().rolls_generated_at is None
+    assert PollingCenter.objects.get().rolls_written_dt is None
 
 
 @pytest.mark.django_db(transaction=True)  # two connections: each must see the other's commits
@@ -75,3 +85,18 @@ def test_a_run_started_while_fake_data_is_replaced_waits_until_the_new_data_is_c
 
     assert started["blocked"], "a run was created while the voter data was being replaced"
     assert started["run"].status == "queued"
+
+
+def test_a_unit_of_a_run_that_has_ended_writes_nothing_even_when_new_data_reuses_its_keys(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    center_with_voters(3)
+    run = mark_running(create_run(Option.CHORD_BY_STATION).pk, "task-1")
+    assign_stations()
+    old_center = PollingCenter.objects.get()
+    assert write_station_roll(run.pk, old_center, 1)["pages"] == 2  # while it runs, it writes
+    fail_run(run.pk, "Stalled")
+    replace_voter_data(30, seed=2)  # a message of the old run names a center of the new data
+
+    new_center = PollingCenter.objects.get()
+    assert write_station_roll(run.pk, new_center, 1) is None
+    assert roll_names(run) == [f"center_{old_center.number}_1.pdf"]

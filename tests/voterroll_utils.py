@@ -1,15 +1,21 @@
-"""Data and waiting helpers for the voterroll tests."""
+"""Data, waiting and reading helpers for the voterroll tests."""
+
+import io
+import re
+
+import pypdf
 from django.db.models import Max
 
-from tests.utils import wait_until
-from voterroll.models import PollingCenter, RollRun, StationAssignment, Voter, VoterRegistration
+from voterroll import files, runs
+from voterroll.models import PollingCenter, StationAssignment, Voter, VoterRegistration
 
 
-def center_with_voters(voters, center_id=1, first_pk=1):
-    """One center with ``voters`` voters named so that name order is known: 'Voter 00001', ..."""
-    center = PollingCenter.objects.create(center_id=center_id, center_name=f"Center {center_id} School")
+def center_with_voters(voters, number=1, first_pk=1, gender="F"):
+    """One center with ``voters`` voters of one ``gender``, named so that name order is known:
+    'Voter 00001', ..."""
+    center = PollingCenter.objects.create(number=number, name=f"Center {number} School")
     Voter.objects.bulk_create(
-        Voter(id=first_pk + n, voter_id=10**11 + first_pk + n, voter_name=f"Voter {first_pk + n:05d}")
+        Voter(id=first_pk + n, number=10**11 + first_pk + n, name=f"Voter {first_pk + n:05d}", gender=gender)
         for n in range(voters)
     )
     VoterRegistration.objects.bulk_create(
@@ -27,10 +33,8 @@ def station_sizes(center):
 
 
 def stations_snapshot():
-    """Every assignment as (voter id, center id, station): compare runs with it."""
-    assignments = StationAssignment.objects.values_list(
-        "voter__voter_id", "center__center_id", "station"
-    )
+    """Every assignment as (voter number, center number, station): compare runs with it."""
+    assignments = StationAssignment.objects.values_list("voter__number", "center__number", "station")
     return sorted(assignments)
 
 
@@ -40,8 +44,29 @@ def last_station(center):
 
 def wait_for_outcome(run, timeout=60):
     """Wait until ``run`` is finished or failed; return it fresh from the database."""
-    return wait_until(
-        lambda: RollRun.objects.filter(pk=run.pk, status__in=["finished", "failed"]).first(),
-        timeout=timeout,
-        message=f"{run} recorded no outcome",
-    )
+    ended = runs.wait_for_outcome(run, timeout)
+    assert ended is not None, f"{run} recorded no outcome (waited {timeout} s)"
+    return ended
+
+
+def roll_names(run):
+    """The file names of ``run``'s rolls, as the admin lists them."""
+    return [name.rsplit("/", 1)[1] for name in run.rolls()]
+
+
+def read_roll(name):
+    """A roll as pypdf reads it, from storage (the file system or S3, whichever the tests use)."""
+    return pypdf.PdfReader(io.BytesIO(files.read(name)))
+
+
+def printed_numbers(run):
+    """The voter numbers each of ``run``'s rolls lists (after its cover), in printed order, by
+    file name."""
+    return {
+        name.rsplit("/", 1)[1]: [
+            int(token)
+            for page in read_roll(name).pages[1:]
+            for token in re.findall(r"\b\d{12}\b", page.extract_text())
+        ]
+        for name in run.rolls()
+    }

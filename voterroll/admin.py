@@ -1,30 +1,43 @@
-import tempfile
-import zipfile
 from functools import partial
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Count
-from django.http import FileResponse, Http404
+from django.db.models import Count, Sum
+from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from project.formats import local_time, seconds
+
+from . import files
 from .charts import duration_chart
 from .models import Option, PollingCenter, RollRun, Voter
-from .runs import RunRefused, active_run
-from .tasks import queue_run
+from .runs import RunRefused, active_run, delete_run, fail_stalled_runs, queue_run
+from .timeline import render_timeline
 
 
 @admin.register(PollingCenter)
 class PollingCenterAdmin(admin.ModelAdmin):
-    list_display = ["center_id", "center_name", "voters", "rolls_generated_at", "roll_pages"]
-    search_fields = ["center_id", "center_name"]
-    readonly_fields = ["rolls_generated_at", "roll_pages"]
+    list_display = ["number", "name", "voters", "rolls_written_dt", "roll_pages"]
+    search_fields = ["number", "name"]
+    readonly_fields = ["rolls_written_dt", "roll_pages", "rolls"]
+
+    @admin.display(description="rolls and signs")
+    def rolls(self, center):
+        """This center's files from the run that wrote them last, and that run's station list."""
+        run = center.rolls_run
+        if run is None or run.files_deleted_dt:
+            return None
+        own = f"{run.output_dir}/center_{center.number}_"
+        names = [name for name in files.run_files(run.output_dir) if name.startswith(own)]
+        return file_links(run, [*names, f"{run.output_dir}/stations.csv"] if names else [])
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(voter_count=Count("registrations"))
@@ -34,15 +47,25 @@ class PollingCenterAdmin(admin.ModelAdmin):
         return center.voter_count
 
     def save_model(self, request, obj, form, change):
-        """Regenerate a changed center's rolls (its name is on every page) once it is saved.
+        """Regenerate a center's rolls once it is saved, if its number or name (on every page)
+        changed and the user may start runs.
 
-        Here, not in a post_save signal: bulk inserts of fake data must not print rolls.
+        Here, not in a post_save signal: bulk inserts of fake data must not write rolls.
         Queued after the save commits, so that a run refused then (another is active, the
         broker is down) is a warning beside the saved change, not an error page.
         """
         super().save_model(request, obj, form, change)
-        if change:
-            transaction.on_commit(partial(self.regenerate_rolls, request, obj))
+        if not change or not {"number", "name"} & set(form.changed_data):
+            return  # nothing its rolls print has changed
+        if not request.user.has_perm("voterroll.add_rollrun"):
+            self.message_user(
+                request,
+                f"{obj} saved; its rolls show the old name until someone who may start runs "
+                "regenerates them.",
+                messages.WARNING,
+            )
+            return
+        transaction.on_commit(partial(self.regenerate_rolls, request, obj))
 
     def regenerate_rolls(self, request, center):
         try:
@@ -57,10 +80,10 @@ class PollingCenterAdmin(admin.ModelAdmin):
 
 @admin.register(Voter)
 class VoterAdmin(admin.ModelAdmin):
-    list_display = ["voter_id", "voter_name", "center", "station"]
+    list_display = ["number", "name", "center", "station"]
     list_select_related = ["registration__center", "station"]
-    search_fields = ["=voter_id", "voter_name"]
-    ordering = ["voter_id"]  # indexed; the model's name order would sort every voter per page
+    search_fields = ["=number", "name"]
+    ordering = ["number"]  # indexed; the model's name order would sort every voter per page
     # Counting a million voters on every page is slow; the count is not worth it.
     show_full_result_count = False
 
@@ -75,8 +98,22 @@ class VoterAdmin(admin.ModelAdmin):
         return assignment.station if assignment else None
 
 
+def file_links(run, names):
+    """Links that download ``names``, files of ``run``, through the admin."""
+    short = (name.rsplit("/", 1)[-1] for name in names)
+    links = ((reverse("admin:voterroll_rollrun_file", args=[run.pk, name]), name) for name in short)
+    return format_html_join(", ", '<a href="{}">{}</a>', links) or None
+
+
 class StartRunForm(forms.Form):
     option = forms.ChoiceField(choices=Option.choices)
+
+
+# A run's page: what it is, how it went.
+RUN_FIELDS = [
+    *("option", "center", "status", "queued_dt", "started_dt", "finished_dt", "duration"),
+    *("centers", "stations", "pages", "tasks", "error"),
+]
 
 
 @admin.register(RollRun)
@@ -85,16 +122,30 @@ class RollRunAdmin(admin.ModelAdmin):
 
     # Few, short columns: the list must fit a laptop screen beside the admin's navigation.
     list_display = [
-        "id", "what", "status", "queued", "duration", "centers", "stations", "pages", "tasks",
-        "short_error", "download",
-    ]  # fmt: skip
+        "id",
+        "what",
+        "status",
+        "queued",
+        "duration",
+        "centers",
+        "stations",
+        "pages",
+        "tasks",
+        "short_error",
+        "download",
+        "disk",
+    ]
     list_filter = ["option", "status"]
     list_select_related = ["center"]
-    fields = [
-        "option", "center", "status", "queued_at", "started_at", "finished_at", "duration",
-        "centers", "stations", "pages", "tasks", "error", "output_dir", "files",
-    ]  # fmt: skip
-    readonly_fields = fields
+    fieldsets = [
+        (None, {"fields": RUN_FIELDS}),
+        # Thousands of links for a big run: folded until asked for.
+        (
+            "PDFs",
+            {"fields": ["output_dir", "disk", "files_deleted_dt", "roll_files"], "classes": ["collapse"]},
+        ),
+    ]
+    readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
 
     def has_add_permission(self, request):
         return False  # runs start through start_view, which queues their task
@@ -103,59 +154,87 @@ class RollRunAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        return False  # its PDFs would be left behind, and an active run would stop guarding
+        # An active run's tasks are writing its rolls, and it keeps others from starting.
+        if obj is not None and obj.status in RollRun.ACTIVE:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        delete_run(obj)  # its rolls too
+
+    def delete_queryset(self, request, queryset):
+        """The list's bulk delete: every run with its rolls. (Django refuses the whole batch when
+        it holds an active run: has_delete_permission.)"""
+        for run in queryset:
+            delete_run(run)
 
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
             path("start/", view(self.start_view), name="voterroll_rollrun_start"),
-            path("<int:pk>/pdfs.zip", view(self.download_zip_view), name="voterroll_rollrun_zip"),
-            path("<int:pk>/pdfs/<str:name>", view(self.download_pdf_view), name="voterroll_rollrun_pdf"),
+            path("<int:pk>/again/", view(self.run_again_view), name="voterroll_rollrun_again"),
+            path("<int:pk>/files.zip", view(self.download_zip_view), name="voterroll_rollrun_zip"),
+            path("<int:pk>/files/<str:name>", view(self.download_file_view), name="voterroll_rollrun_file"),
         ] + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):
+        fail_stalled_runs()  # so that the list tells the truth without waiting for beat
         extra_context = {
             **(extra_context or {}),
             "duration_chart": duration_chart(),
             "can_start_runs": self.can_start_runs(request),
             # Reload by itself while a run can still change, as a report's page does.
             "run_active": active_run() is not None,
+            "disk_used": self.disk_used(),
         }
         return super().changelist_view(request, extra_context)
+
+    def disk_used(self):
+        kept = RollRun.objects.filter(files_deleted_dt__isnull=True)
+        total = kept.aggregate(total=Sum("file_bytes"))["total"] or 0
+        return (
+            f"Rolls of finished runs take {filesizeformat(total)} in storage; an ended run's are "
+            f"deleted {settings.VOTERROLL_KEEP_FILES_DAYS} days after it ends (VOTERROLL_KEEP_FILES_DAYS)."
+        )
+
+    @admin.display(description="disk", ordering="file_bytes")
+    def disk(self, run):
+        if run.files_deleted_dt:
+            return "deleted"
+        return filesizeformat(run.file_bytes) if run.file_bytes else None
 
     @admin.display(description="option", ordering="option")
     def what(self, run):
         label = run.get_option_display()
-        return f"{label}, center {run.center.center_id}" if run.center else label
+        return f"{label}, center {run.center.number}" if run.center else label
 
-    @admin.display(description="queued", ordering="queued_at")
+    @admin.display(description="queued", ordering="queued_dt")
     def queued(self, run):
-        return timezone.localtime(run.queued_at).strftime("%Y-%m-%d %H:%M:%S")
+        return local_time(run.queued_dt)
 
     @admin.display(description="duration")
     def duration(self, run):
-        return f"{run.duration.total_seconds():.2f} s" if run.duration else "–"
+        return seconds(run.duration)
 
     @admin.display(description="error")
     def short_error(self, run):
         return run.error[:40] + ("…" if len(run.error) > 40 else "")
 
-    @admin.display(description="PDFs")
+    @admin.display(description="files")
     def download(self, run):
-        if run.started_at is None:
-            return "–"
+        if run.started_dt is None or run.files_deleted_dt:
+            return None
         return format_html('<a href="{}">zip</a>', reverse("admin:voterroll_rollrun_zip", args=[run.pk]))
 
     @admin.display(description="files")
-    def files(self, run):
-        return format_html_join(
-            ", ",
-            '<a href="{}">{}</a>',
-            (
-                (reverse("admin:voterroll_rollrun_pdf", args=[run.pk, pdf.name]), pdf.name)
-                for pdf in run.pdf_files()
-            ),
-        ) or "–"
+    def roll_files(self, run):
+        return file_links(run, files.run_files(run.output_dir))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj:
+            context["timeline"] = render_timeline(obj)  # drawn across the page, under the fields
+            context["can_run_again"] = obj.status not in RollRun.ACTIVE and self.can_start_runs(request)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def can_start_runs(self, request):
         return request.user.has_perm("voterroll.add_rollrun")
@@ -180,28 +259,49 @@ class RollRunAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/voterroll/rollrun/start.html", context)
 
+    def run_again_view(self, request, pk):
+        """Queue a new run of an ended run's option (and center): after a crash, say."""
+        if request.method != "POST":
+            return redirect("admin:voterroll_rollrun_change", pk)
+        if not self.can_start_runs(request):
+            raise PermissionDenied
+        ended = get_object_or_404(RollRun, pk=pk)
+        try:
+            run = queue_run(ended.option, center=ended.center)
+        except RunRefused as refused:
+            self.message_user(request, str(refused), messages.WARNING)
+            return redirect("admin:voterroll_rollrun_change", pk)
+        self.message_user(request, f"Queued {run}, again.")
+        return redirect("admin:voterroll_rollrun_changelist")
+
     def viewable_run(self, request, pk):
         if not self.has_view_permission(request):
             raise PermissionDenied
         return get_object_or_404(RollRun, pk=pk)
 
-    def download_pdf_view(self, request, pk, name):
+    def download_file_view(self, request, pk, name):
+        """One file of the run, streamed from storage after the permission check: never a
+        public URL."""
         run = self.viewable_run(request, pk)
         # Only a name from the run's own listing: nothing outside its folder can be asked for.
-        matches = [pdf for pdf in run.pdf_files() if pdf.name == name]
+        matches = [found for found in files.run_files(run.output_dir) if found.rsplit("/", 1)[-1] == name]
         if not matches:
-            raise Http404("No such PDF in this run")
-        return FileResponse(matches[0].open("rb"), as_attachment=True, filename=name)
+            raise Http404("No such file in this run")
+        return FileResponse(default_storage.open(matches[0], "rb"), as_attachment=True, filename=name)
 
     def download_zip_view(self, request, pk):
+        """Every file of the run (rolls, signs, its job record) as one zip, streamed as it is
+        read from storage (files.zip_of).
+
+        Named for what it holds: only a finished run's zip is the run's whole set of rolls.
+        """
         run = self.viewable_run(request, pk)
-        pdfs = run.pdf_files()
-        if not pdfs:
-            raise Http404("This run has no PDFs")
-        archive = tempfile.TemporaryFile()  # FileResponse closes it, and the OS deletes it
-        # Stored, not deflated: the PDFs' streams are compressed already.
-        with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as bundle:
-            for pdf in pdfs:
-                bundle.write(pdf, pdf.name)
-        archive.seek(0)
-        return FileResponse(archive, as_attachment=True, filename=f"voterroll-run-{run.pk}.zip")
+        found = files.run_files(run.output_dir)
+        if not found:
+            raise Http404("This run has no files")
+        name = f"voterroll-run-{run.pk}"
+        if run.status != RollRun.Status.FINISHED:
+            name += f"-{run.status}-incomplete"
+        response = StreamingHttpResponse(files.zip_of(found), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="{name}.zip"'
+        return response

@@ -1,7 +1,8 @@
 """A server-side SVG chart: how long each option takes, for comparing them side by side."""
+
 from collections import defaultdict
 
-from django.utils.html import format_html, format_html_join
+from django.template.loader import render_to_string
 
 from .models import Option, RollRun
 
@@ -9,16 +10,17 @@ BAR_HEIGHT = 22
 LABEL_WIDTH = 300
 BAR_WIDTH = 360
 WIDTH = LABEL_WIDTH + BAR_WIDTH + 130
+TOP = 30
 
 
 def durations_by_option():
     """(option, mean seconds, runs) for finished runs over all centers, in option order."""
     seconds = defaultdict(list)
     finished = RollRun.objects.filter(
-        status=RollRun.Status.FINISHED, center__isnull=True, started_at__isnull=False
-    ).values_list("option", "started_at", "finished_at")
-    for option, started_at, finished_at in finished:
-        seconds[option].append((finished_at - started_at).total_seconds())
+        status=RollRun.Status.FINISHED, center__isnull=True, started_dt__isnull=False
+    ).values_list("option", "started_dt", "finished_dt")
+    for option, started_dt, finished_dt in finished:
+        seconds[option].append((finished_dt - started_dt).total_seconds())
     return [
         (option, sum(seconds[option]) / len(seconds[option]), len(seconds[option]))
         for option in Option
@@ -32,28 +34,27 @@ def duration_chart():
     if not data:
         return ""
     longest = max(seconds for _, seconds, _ in data) or 1
-    height = BAR_HEIGHT * len(data) + 30
-    bars = format_html_join(
-        "",
-        '<text x="{}" y="{}" text-anchor="end">{}</text>'
-        '<rect x="{}" y="{}" width="{}" height="{}" fill="#417690"><title>{}</title></rect>'
-        '<text x="{}" y="{}">{} s · {} run(s)</text>',
-        (
-            (
-                LABEL_WIDTH - 8, 30 + row * BAR_HEIGHT + 15, option.label,
-                LABEL_WIDTH, 30 + row * BAR_HEIGHT + 3, max(1, round(BAR_WIDTH * seconds / longest)),
-                BAR_HEIGHT - 6, option.value,
-                LABEL_WIDTH + round(BAR_WIDTH * seconds / longest) + 6, 30 + row * BAR_HEIGHT + 15,
-                f"{seconds:.2f}", runs,
-            )
-            for row, (option, seconds, runs) in enumerate(data)
-        ),
-    )  # fmt: skip
-    return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" class="voterroll-duration-chart" width="{}" '
-        'height="{}" viewBox="0 0 {} {}" style="max-width: 100%; height: auto" '
-        'font-family="sans-serif" font-size="12" role="img">'
-        '<text x="0" y="16" font-weight="bold">Mean duration of finished runs (all centers), '
-        "by option</text>{}</svg>",
-        WIDTH, height, WIDTH, height, bars,
-    )  # fmt: skip
+    rows = []
+    for row, (option, seconds, runs) in enumerate(data):
+        width = max(1, round(BAR_WIDTH * seconds / longest))
+        rows.append(
+            {
+                "label": option.label,
+                "value": option.value,
+                "y": TOP + row * BAR_HEIGHT,
+                "text_y": TOP + row * BAR_HEIGHT + 15,
+                "width": width,
+                "figure_x": LABEL_WIDTH + width + 6,
+                "seconds": f"{seconds:.2f}",
+                "runs": runs,
+            }
+        )
+    context = {
+        "width": WIDTH,
+        "height": TOP + BAR_HEIGHT * len(data),
+        "label_right": LABEL_WIDTH - 8,
+        "bar_left": LABEL_WIDTH,
+        "bar_height": BAR_HEIGHT - 6,
+        "rows": rows,
+    }
+    return render_to_string("voterroll/duration_chart.svg", context)

@@ -1,44 +1,53 @@
-from pathlib import Path
-
-from django.conf import settings
 from django.db import models
 from django.db.models import Q, Value
 
-
-def run_folder(output_dir):
-    """A run's folder (its ``output_dir``, relative to MEDIA_ROOT) as a path."""
-    return Path(settings.MEDIA_ROOT) / output_dir
+from . import files
 
 
 class PollingCenter(models.Model):
-    center_id = models.PositiveIntegerField(unique=True)
-    center_name = models.CharField(max_length=200)
+    # The center's public number, printed on its rolls; not the primary key.
+    number = models.PositiveIntegerField(unique=True)
+    name = models.CharField(max_length=200)
     # Set when a run prints this center's rolls; the admin shows them.
-    rolls_generated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    rolls_written_dt = models.DateTimeField(null=True, blank=True, editable=False)
     roll_pages = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # The run whose rolls and signs of this center are the latest: the admin links to them.
+    rolls_run = models.ForeignKey(
+        "RollRun", null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
-        ordering = ["center_id"]
+        ordering = ["number"]
 
     def __str__(self):
-        return f"{self.center_id} {self.center_name}"
+        return f"{self.number} {self.name}"
 
 
 class Voter(models.Model):
-    voter_id = models.PositiveBigIntegerField(unique=True)
-    voter_name = models.CharField(max_length=200)
+    class Gender(models.TextChoices):
+        FEMALE = "F", "female"
+        MALE = "M", "male"
+
+    # The voter's public number, printed on the rolls; not the primary key.
+    number = models.PositiveBigIntegerField(unique=True)
+    name = models.CharField(max_length=200)
+    # Women and men vote at separate stations (VOTERROLL_STATIONS_BY_GENDER). Empty only for
+    # voters made before genders were recorded: runs refuse them until the data is made again.
+    gender = models.CharField(max_length=1, choices=Gender.choices)
 
     class Meta:
-        ordering = ["voter_name", "voter_id"]
+        ordering = ["name", "number"]
 
     def __str__(self):
-        return f"{self.voter_id} {self.voter_name}"
+        return f"{self.number} {self.name}"
 
 
 class VoterRegistration(models.Model):
-    """Where a voter votes: exactly one center per voter."""
+    """Where a voter votes: exactly one center per voter (the voter is the key)."""
 
-    voter = models.OneToOneField(Voter, on_delete=models.CASCADE, related_name="registration")
+    voter = models.OneToOneField(
+        Voter, primary_key=True, on_delete=models.CASCADE, related_name="registration"
+    )
     center = models.ForeignKey(PollingCenter, on_delete=models.CASCADE, related_name="registrations")
 
     def __str__(self):
@@ -51,8 +60,12 @@ class StationAssignment(models.Model):
     Written set-based by voterroll.stations.assign_stations; never edited one by one.
     """
 
-    voter = models.OneToOneField(Voter, on_delete=models.CASCADE, related_name="station")
-    center = models.ForeignKey(PollingCenter, on_delete=models.CASCADE, related_name="stations")
+    # The voter is the key, and (center, station) the one other index: each index is rebuilt
+    # whenever every station is assigned again.
+    voter = models.OneToOneField(Voter, primary_key=True, on_delete=models.CASCADE, related_name="station")
+    center = models.ForeignKey(
+        PollingCenter, on_delete=models.CASCADE, related_name="stations", db_index=False
+    )
     station = models.PositiveIntegerField()
 
     class Meta:
@@ -67,36 +80,31 @@ class StationAssignment(models.Model):
 
 
 class Option(models.TextChoices):
-    """The ways to distribute the work; each is a task of the same name in voterroll.tasks."""
+    """The ways to distribute the work, in one place: each value is the name of its task in
+    voterroll.tasks, and each label starts with the alias ``queue_task`` takes."""
 
     ALL_IN_ONE = "all_in_one", "1 · all in one task"
     JOIN = "parallelize_tasks_by_center_with_join", "2 · group by center, joined (anti-pattern)"
     CHORD_BY_CENTER = "queue_tasks_by_center_with_chord", "3 · chord by center"
-    PARALLEL_ASSIGN = (
-        "assign_all_stations_in_parallel", "4 · stations assigned in parallel (anti-pattern)"
-    )
+    PARALLEL_ASSIGN = ("assign_all_stations_in_parallel", "4 · stations assigned in parallel (anti-pattern)")
     STARMAP = "assign_stations_and_generate_lists_with_starmap", "5a · starmap by station"
     CHORD_BY_STATION = "assign_stations_and_generate_lists_with_chord", "5b · chord by station"
-    ERROR = "group_with_error_in_sub_task", "chord with a failing sub-task"
+    CHORD_OF_CHUNKS = "assign_stations_and_generate_lists_in_chunks", "5c · chord over chunks of stations"
+    ERROR = "group_with_error_in_sub_task", "error · chord with a failing sub-task"
+
+    @property
+    def alias(self):
+        return self.label.partition(" · ")[0]
+
+    @property
+    def task_name(self):
+        return f"voterroll.tasks.{self.value}"
 
     @classmethod
     def from_alias(cls, text):
-        """The option ``text`` names, by name or alias (1, 2, 3, 4, 5a, 5b, error); or None."""
+        """The option ``text`` names, by value or alias (1, 2, 3, 4, 5a, 5b, 5c, error); or None."""
         text = text.strip().lower()
-        if text in cls.values:
-            return cls(text)
-        return ALIASES.get(text)
-
-
-ALIASES = {
-    "1": Option.ALL_IN_ONE,
-    "2": Option.JOIN,
-    "3": Option.CHORD_BY_CENTER,
-    "4": Option.PARALLEL_ASSIGN,
-    "5a": Option.STARMAP,
-    "5b": Option.CHORD_BY_STATION,
-    "error": Option.ERROR,
-}
+        return next((option for option in cls if text in (option.value, option.alias)), None)
 
 
 class RollRun(models.Model):
@@ -116,20 +124,32 @@ class RollRun(models.Model):
         PollingCenter, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    queued_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    queued_dt = models.DateTimeField(auto_now_add=True)
+    started_dt = models.DateTimeField(null=True, blank=True)
+    finished_dt = models.DateTimeField(null=True, blank=True)
+    # The last sign of life from the run's tasks (voterroll.runs.note_progress): a run that
+    # gives none for VOTERROLL_STALLED_AFTER seconds has lost its tasks and is failed.
+    progress_dt = models.DateTimeField(null=True, blank=True, editable=False)
     centers = models.PositiveIntegerField(default=0)
     stations = models.PositiveIntegerField(default=0)
     pages = models.PositiveIntegerField(default=0)
     # Celery tasks the run queued, its own included.
     tasks = models.PositiveIntegerField(default=0)
+    # The option task that claimed the run: delivered again, it may go on (runs.mark_running).
+    task_id = models.CharField(max_length=255, blank=True, editable=False)
     error = models.TextField(blank=True)
-    # The folder holding this run's PDFs, relative to MEDIA_ROOT.
+    # Bytes of the rolls it wrote (the disk, or the bucket, it uses), counted when it finishes.
+    file_bytes = models.PositiveBigIntegerField(default=0)
+    # When its rolls were deleted (after VOTERROLL_KEEP_FILES_DAYS, or by staff); the record stays.
+    files_deleted_dt = models.DateTimeField(null=True, blank=True)
+    # The folder of this run's rolls in storage (voterroll.files).
     output_dir = models.CharField(max_length=200, blank=True)
+    # Its tasks, for the admin's timeline: {"lanes": ["host:pid", ...], "bars": [[lane, kind,
+    # start ms, end ms], ...]}, written once by whatever finishes the run (voterroll.runs).
+    timeline = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
-        ordering = ["-queued_at", "-pk"]
+        ordering = ["-queued_dt", "-pk"]
         constraints = [
             # At most one run queued or running: a second run could re-assign stations while
             # the first prints them. voterroll.runs.create_run turns a clash into a message.
@@ -139,22 +159,15 @@ class RollRun(models.Model):
         ]
 
     def __str__(self):
-        scope = f" of center {self.center.center_id}" if self.center_id else ""
+        scope = f" of center {self.center.number}" if self.center_id else ""
         return f"Run {self.pk} ({self.option}{scope})"
 
     @property
-    def output_path(self):
-        return run_folder(self.output_dir)
-
-    @property
     def duration(self):
-        if self.started_at and self.finished_at:
-            return self.finished_at - self.started_at
+        if self.started_dt and self.finished_dt:
+            return self.finished_dt - self.started_dt
         return None
 
-    def pdf_files(self):
-        """This run's PDFs, sorted by name; temporary files of writes in progress left out."""
-        if not self.output_path.is_dir():
-            return []
-        paths = [path for path in self.output_path.glob("center_*_*.pdf") if path.is_file()]
-        return sorted(paths, key=lambda path: [int(part) for part in path.stem.split("_")[1:]])
+    def rolls(self):
+        """The names of this run's rolls in storage (voterroll.files), by center and station."""
+        return files.rolls(self.output_dir)

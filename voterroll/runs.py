@@ -1,15 +1,20 @@
-"""A RollRun's life: created queued, marked running by its first task, completed by its last."""
+"""A RollRun's life: queued, marked running by its first task, completed by its last."""
+
 import logging
 import secrets
+import time
 from collections import Counter
 from datetime import timedelta
+from functools import partial
 
+from celery import current_app
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import PollingCenter, RollRun, VoterRegistration
+from . import files, record
+from .models import Option, PollingCenter, RollRun, VoterRegistration
 
 logger = logging.getLogger(__name__)
 
@@ -29,17 +34,21 @@ def create_run(option, center=None):
     if center is not None:
         registrations = registrations.filter(center=center)
     if not registrations.exists():
-        where = f"center {center.center_id}" if center is not None else "the database"
+        where = f"center {center.number}" if center is not None else "the database"
         raise RunRefused(
             f"There are no registered voters in {where}; nothing to print. "
             "Create some with `manage.py create_fake_voter_data N`."
         )
-    active = active_run()
-    if active is not None:
-        raise RunRefused(busy_message(active))
+    if settings.VOTERROLL_STATIONS_BY_GENDER and registrations.filter(voter__gender="").exists():
+        raise RunRefused(
+            "Some voters have no gender (they were made before genders were recorded), so "
+            "women's and men's stations cannot be formed. Make the voter data again "
+            "(`manage.py create_fake_voter_data N`), or set VOTERROLL_STATIONS_BY_GENDER=False."
+        )
+    refuse_while_a_run_is_active()
     try:
         with transaction.atomic():
-            run = RollRun.objects.create(option=option, center=center)
+            run = RollRun.objects.create(option=option, center=center, progress_dt=timezone.now())
             # The token keeps a folder from a run of an earlier database (ids start again
             # after a reset) from mixing its PDFs into this run's.
             run.output_dir = f"voterroll/run-{run.pk}-{secrets.token_hex(4)}"
@@ -47,6 +56,46 @@ def create_run(option, center=None):
     except IntegrityError:
         raise RunRefused(busy_message(active_run())) from None
     return run
+
+
+def queue_run(option, center=None):
+    """Create a queued run of ``option`` and send its task once the run is committed.
+
+    Raises RunRefused (with a message for the user) when it cannot start, or when the broker
+    refuses its task: at once outside a transaction, else when it commits.
+    """
+    run = create_run(option, center)
+    transaction.on_commit(partial(send_run, run.pk, Option(option).task_name))
+    return run
+
+
+def send_run(run_id, task_name):
+    """Send the run's first task; if the broker refuses it, fail the run (not stuck queued) and say so."""
+    try:
+        current_app.send_task(task_name, [run_id])
+    except Exception as exc:
+        error = f"Could not queue {task_name}: {exc!r}"
+        fail_run(run_id, error)
+        raise RunRefused(f"Run {run_id} failed: {error}. Is the broker running?") from exc
+
+
+def refuse_while_a_run_is_active(keep_new_runs_out=False):
+    """Raise RunRefused, naming the active run, if there is one.
+
+    ``keep_new_runs_out`` (inside a transaction that replaces what runs read): no run starts
+    until the transaction ends either. On PostgreSQL a table lock that conflicts with the
+    INSERT creating a run; SQLite needs nothing more, its write transactions (BEGIN IMMEDIATE
+    here) already run one at a time.
+    """
+    fail_stalled_runs()
+    if keep_new_runs_out and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"LOCK TABLE {connection.ops.quote_name(RollRun._meta.db_table)} IN SHARE ROW EXCLUSIVE MODE"
+            )
+    active = active_run()
+    if active is not None:
+        raise RunRefused(busy_message(active))
 
 
 def active_run():
@@ -57,91 +106,236 @@ def busy_message(active):
     if active is None:  # it ended between our two looks
         return "Another run started at the same moment; try again."
     return (
-        f"{active} is still {active.status} (queued {active.queued_at:%H:%M:%S}); one run at a "
+        f"{active} is still {active.status} (queued {active.queued_dt:%H:%M:%S}); one run at a "
         "time, so that a run never re-assigns stations another is printing. Try again when it "
         "has finished."
     )
 
 
-def mark_running(run_id):
-    """Claim a queued run for its first task: the run, now running, or None to stop.
+def mark_running(run_id, task_id):
+    """Claim a queued run for the option task ``task_id``: the run, now running, or None to stop.
 
-    One conditional UPDATE, so only one task ever goes on. Anything but a queued run is
-    not the caller's: the watchdog or a refused send failed it already, or this is a second
-    delivery of a task that started it (a lost connection redelivers while the first may
-    still be working; going on would print everything twice). Its own task counts as one.
-    """
-    claimed = RollRun.objects.filter(pk=run_id, status=RollRun.Status.QUEUED).update(
-        status=RollRun.Status.RUNNING, started_at=timezone.now(), tasks=F("tasks") + 1
-    )
-    run = RollRun.objects.select_related("center").filter(pk=run_id).first()
-    if not claimed:
-        status = run.status if run else "deleted"
-        logger.warning("Run %s is %s, not queued: not this task's to start; stopping", run_id, status)
-        return None
-    return run
-
-
-def add_tasks(run_id, tasks):
-    RollRun.objects.filter(pk=run_id).update(tasks=F("tasks") + tasks)
-
-
-def finish_run(run_id, tallies):
-    """Complete a running run from its units' tallies ({"center", "stations", "pages"} each).
-
-    Each center printed records when and how many pages. A run that is no longer running
-    (failed meanwhile, or finished by an earlier delivery) keeps its outcome: returns None.
+    One conditional UPDATE, so only one task ever claims it. The same task delivered again (its
+    worker died, or lost its broker, before acknowledging it) goes on where it is: it sends its
+    canvas again under the same task ids (voterroll.tasks.task_id), which every part of it
+    takes calmly. Anything else is not the caller's: the watchdog or a refused send failed the
+    run already, or another task started it.
     """
     now = timezone.now()
+    claimed = RollRun.objects.filter(pk=run_id, status=RollRun.Status.QUEUED).update(
+        status=RollRun.Status.RUNNING, started_dt=now, progress_dt=now, tasks=1, task_id=task_id
+    )
+    run = RollRun.objects.select_related("center").filter(pk=run_id).first()
+    if claimed:
+        return run
+    if run is not None and run.status == RollRun.Status.RUNNING and run.task_id == task_id:
+        logger.warning("Run %s: its task %s was delivered again; sending its work again", run_id, task_id)
+        return run
+    status = run.status if run else "deleted"
+    logger.warning("Run %s is %s, not queued: not this task's to start; stopping", run_id, status)
+    return None
+
+
+def is_running(run_id):
+    return RollRun.objects.filter(pk=run_id, status=RollRun.Status.RUNNING).exists()
+
+
+def count_tasks(run_id, total):
+    """Record how many tasks the run has queued, its own included: a total, not an increment,
+    so that a task delivered again and sending its work again counts it once."""
+    RollRun.objects.filter(pk=run_id).update(tasks=total, progress_dt=timezone.now())
+
+
+# Seconds between two signs of life one process writes for a run; the run is stalled only
+# after VOTERROLL_STALLED_AFTER seconds without any.
+PROGRESS_EVERY = 15
+last_noted = {"run": None, "at": 0.0}
+
+
+def note_progress(run_id):
+    """A sign of life from a task of the run: written at most every PROGRESS_EVERY seconds by
+    one process, not once per task."""
+    now = time.monotonic()
+    if last_noted["run"] == run_id and now - last_noted["at"] < PROGRESS_EVERY:
+        return
+    last_noted.update(run=run_id, at=now)
+    RollRun.objects.filter(pk=run_id, status=RollRun.Status.RUNNING).update(progress_dt=timezone.now())
+
+
+def units(tallies):
+    """The tallies of single units, with the lists that batches (chunks, starmap) return opened."""
+    for tally in tallies:
+        yield from (unit for unit in (tally if isinstance(tally, list) else [tally]) if unit is not None)
+
+
+def task_bars(tallies, one_task=False):
+    """A timeline bar per task that returned ``tallies``; a batch (a list) is one bar, as is ``one_task``."""
+    tasks = [list(units(tallies))] if one_task else tallies
+    tasks = [[unit for unit in task if unit] if isinstance(task, list) else task for task in tasks]
+    return [
+        {
+            "kind": "batch",
+            "lane": task[0]["lane"],
+            "start": min(unit["start"] for unit in task),
+            "end": max(unit["end"] for unit in task),
+        }
+        if isinstance(task, list)
+        else {key: task[key] for key in ("kind", "lane", "start", "end")}
+        for task in tasks
+        if task
+    ]
+
+
+def timeline(bars):
+    """``bars`` as a run stores them: lanes in order of first use, times in ms from the first start."""
+    bars = sorted(bars, key=lambda bar: bar["start"])
+    origin = bars[0]["start"] if bars else 0
+    lanes = list(dict.fromkeys(bar["lane"] for bar in bars))
+    return {
+        "lanes": lanes,
+        "bars": [
+            [
+                lanes.index(bar["lane"]),
+                bar["kind"],
+                round(1000 * (bar["start"] - origin)),
+                round(1000 * (bar["end"] - origin)),
+            ]
+            for bar in bars
+        ],
+    }
+
+
+def finish_run(run_id, tallies, bars):
+    """Complete a running run from its units' tallies: write its job record (voterroll.record),
+    and keep its tasks' ``bars`` as its timeline.
+
+    Each center printed records when and how many pages, and that its rolls are this run's. A
+    run that is no longer running (failed meanwhile, or finished by an earlier delivery)
+    keeps its outcome: returns None.
+    """
+    now = timezone.now()
+    run = RollRun.objects.select_related("center").filter(pk=run_id, status=RollRun.Status.RUNNING).first()
+    if run is None:
+        logger.warning("Run %s is no longer running; its outcome stays as it is", run_id)
+        return None
     pages_by_center = Counter()
     stations = 0
-    for tally in tallies:
+    listed = []
+    for tally in units(tallies):
         pages_by_center[tally["center"]] += tally["pages"]
         stations += tally["stations"]
+        listed += tally["stations_listed"]
+    file_bytes = record.write_record(run, listed, now)
     with transaction.atomic():
         finished = RollRun.objects.filter(pk=run_id, status=RollRun.Status.RUNNING).update(
             status=RollRun.Status.FINISHED,
-            finished_at=now,
+            finished_dt=now,
             centers=len(pages_by_center),
             stations=stations,
             pages=sum(pages_by_center.values()),
+            file_bytes=file_bytes,
+            timeline=timeline(bars),
         )
         if not finished:
             logger.warning("Run %s is no longer running; its outcome stays as it is", run_id)
             return None
         for center_pk, pages in pages_by_center.items():
-            PollingCenter.objects.filter(pk=center_pk).update(rolls_generated_at=now, roll_pages=pages)
+            PollingCenter.objects.filter(pk=center_pk).update(
+                rolls_written_dt=now, roll_pages=pages, rolls_run=run_id
+            )
     run = RollRun.objects.get(pk=run_id)
     logger.info(
         "%s finished in %s: %d centers, %d stations, %d pages, %d tasks",
-        run, run.duration, run.centers, run.stations, run.pages, run.tasks,
-    )  # fmt: skip
+        run,
+        run.duration,
+        run.centers,
+        run.stations,
+        run.pages,
+        run.tasks,
+    )
     return run
+
+
+def note_error(run_id, error):
+    """Record why a running run will fail, before it does (see option 2)."""
+    RollRun.objects.filter(pk=run_id, status__in=RollRun.ACTIVE).update(error=str(error))
 
 
 def fail_run(run_id, error):
     """Record why the run failed; a run already ended keeps its first outcome."""
     updated = RollRun.objects.filter(pk=run_id, status__in=RollRun.ACTIVE).update(
-        status=RollRun.Status.FAILED, finished_at=timezone.now(), error=str(error)
+        status=RollRun.Status.FAILED, finished_dt=timezone.now(), error=str(error)
     )
     if updated:
         logger.error("Run %s failed: %s", run_id, error)
 
 
-def fail_stalled_runs():
-    """Mark runs queued or running for longer than VOTERROLL_STALLED_AFTER as failed.
+def delete_files(run):
+    """Delete an ended run's rolls and keep its record, marked so; return the bytes freed.
 
-    Their last task will not come any more (a lost message, a killed worker), and while
-    they look active no other run may start.
+    An active run is refused: its tasks are still writing into the folder.
+    """
+    if run.status in RollRun.ACTIVE:
+        raise RunRefused(f"{run} is still {run.status}; its rolls are being written.")
+    freed = files.delete_folder(run.output_dir) if run.output_dir else 0
+    RollRun.objects.filter(pk=run.pk).update(files_deleted_dt=timezone.now())
+    logger.info("Deleted the rolls of %s: %d bytes", run, freed)
+    return freed
+
+
+def delete_run(run):
+    """Delete an ended run with its rolls: the files first, so that a failure leaves the record
+    that names them."""
+    delete_files(run)
+    run.delete()
+
+
+def delete_old_files(now=None):
+    """Delete the rolls of runs that ended more than VOTERROLL_KEEP_FILES_DAYS ago (beat, daily).
+
+    Returns how many runs' folders it emptied.
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=settings.VOTERROLL_KEEP_FILES_DAYS)
+    expired = RollRun.objects.exclude(status__in=RollRun.ACTIVE).filter(
+        finished_dt__lt=cutoff, files_deleted_dt__isnull=True
+    )
+    for run in expired:
+        delete_files(run)
+    return len(expired)
+
+
+def wait_for_outcome(run, timeout):
+    """``run`` fresh from the database once it has finished or failed; None after ``timeout`` seconds.
+
+    For a command that waits on its run, and for tests and benchmarks: it polls, every 50 ms.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        ended = RollRun.objects.filter(
+            pk=run.pk, status__in=[RollRun.Status.FINISHED, RollRun.Status.FAILED]
+        ).first()
+        if ended is not None or time.monotonic() > deadline:
+            return ended
+        time.sleep(0.05)
+
+
+def fail_stalled_runs():
+    """Fail the runs whose tasks gave no sign of life for VOTERROLL_STALLED_AFTER seconds.
+
+    Their tasks were lost (a worker killed with its messages, a broker that lost them, no
+    worker at all), and while a run looks active no other may start: beat checks every
+    minute, and so does every request for a new run or new data. Returns how many failed.
     """
     stalled_after = timedelta(seconds=settings.VOTERROLL_STALLED_AFTER)
-    cutoff = timezone.now() - stalled_after
-    stalled = list(RollRun.objects.filter(status__in=RollRun.ACTIVE, queued_at__lt=cutoff))
+    last_sign = Coalesce("progress_dt", "queued_dt")
+    stalled = RollRun.objects.annotate(last_sign=last_sign).filter(
+        status__in=RollRun.ACTIVE, last_sign__lt=timezone.now() - stalled_after
+    )
     for run in stalled:
         fail_run(
             run.pk,
-            f"Stalled: still {run.status} {stalled_after} after it was queued; its tasks were "
-            "lost or never completed (worker stopped, message lost, or a sub-task failed "
-            "outside a chord). Marked failed by the watchdog so other runs can start.",
+            f"Stalled: {run.status}, and no sign of life from its tasks since "
+            f"{timezone.localtime(run.last_sign):%H:%M:%S} ({stalled_after} without one): its worker "
+            "stopped or its messages were lost. Failed so that other runs can start; run it again.",
         )
     return len(stalled)

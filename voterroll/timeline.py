@@ -1,0 +1,83 @@
+"""A run's tasks as a picture: one lane per worker process, one bar per task, on a time axis.
+
+Drawn from RollRun.timeline, which the task that finishes a run writes once: option 1 is one
+bar in one lane, 5a one long bar after its orchestrator, 5b hundreds of short bars in every
+lane, 5c a few long ones in every lane; an idle gap is a gap in a lane.
+"""
+
+from django.template.loader import render_to_string
+
+from project.charts import axis
+
+WIDTH = 760
+LABEL_WIDTH = 110
+RIGHT_PAD = 24
+LANE_HEIGHT = 24
+BAR_HEIGHT = 14
+AXIS_HEIGHT = 34
+LEGEND_HEIGHT = 22
+# Each kind of task: its colour, and what the legend calls it.
+KINDS = {
+    "orchestrator": ("#6a1b9a", "option's own task"),
+    "assign": ("#ef6c00", "assign a center"),
+    "center": ("#00897b", "a center's rolls"),
+    "station": ("#1e88e5", "a station's roll"),
+    "batch": ("#2e7d32", "chunk / starmap"),
+    "callback": ("#c62828", "chord body"),
+}
+
+
+def timeline_context(run):
+    """What the SVG template draws for ``run``, in pixels; None when it recorded no timeline."""
+    lanes, bars = run.timeline.get("lanes"), run.timeline.get("bars")
+    if not bars:
+        return None
+    axis_end, tick_values = axis(max(0.001, max(end for _, _, _, end in bars) / 1000))
+    plot_width = WIDTH - LABEL_WIDTH - RIGHT_PAD
+
+    def x(ms):
+        return LABEL_WIDTH + max(0, ms) / 1000 / axis_end * plot_width
+
+    lanes_bottom = LANE_HEIGHT * len(lanes)
+    drawn = []
+    for lane, kind, start, end in bars:
+        drawn.append(
+            {
+                "x": f"{x(start):.1f}",
+                "y": LANE_HEIGHT * lane + (LANE_HEIGHT - BAR_HEIGHT) // 2,
+                "width": f"{max(2.0, x(end) - x(start)):.1f}",
+                "kind": kind,
+                "title": f"{KINDS[kind][1]}: {start / 1000:.3f}–{end / 1000:.3f} s",
+            }
+        )
+    return {
+        "width": WIDTH,
+        "height": lanes_bottom + AXIS_HEIGHT + LEGEND_HEIGHT,
+        "plot_left": LABEL_WIDTH,
+        "plot_right": WIDTH - RIGHT_PAD,
+        "plot_width": plot_width,
+        "lane_height": LANE_HEIGHT,
+        "bar_height": BAR_HEIGHT,
+        "lanes": [
+            {"y": LANE_HEIGHT * index, "label_y": LANE_HEIGHT * index + LANE_HEIGHT // 2 + 4, "name": name}
+            for index, name in enumerate(lanes)
+        ],
+        "lanes_bottom": lanes_bottom,
+        "ticks": [{"x": f"{x(value * 1000):.1f}", "label": f"{value:g}"} for value in tick_values],
+        "tick_label_y": lanes_bottom + 16,
+        "axis_label_y": lanes_bottom + 30,
+        "legend_y": lanes_bottom + AXIS_HEIGHT,
+        "bars": drawn,
+        "kinds": [
+            {"name": kind, "colour": colour, "label": label, "x": 125 * index}
+            for index, (kind, (colour, label)) in enumerate(
+                (kind, KINDS[kind]) for kind in KINDS if any(bar["kind"] == kind for bar in drawn)
+            )
+        ],
+        "option": run.get_option_display(),
+    }
+
+
+def render_timeline(run):
+    context = timeline_context(run)
+    return render_to_string("voterroll/timeline.svg", context) if context else ""

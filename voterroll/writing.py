@@ -1,0 +1,122 @@
+"""The work itself, one unit at a time: what every option's tasks call.
+
+They take the run's id (for log lines), its folder and the center itself: a task that has
+them already does not load the run or the center again. Each returns a tally of what it did
+and when, in which process, for the run's totals and its timeline.
+"""
+
+import hashlib
+import logging
+import os
+import socket
+import time
+
+from django.utils import timezone
+
+from . import files, runs
+from .pdf import roll_pdf, sign_pdf, station_gender
+from .stations import assign_stations, station_roll_rows, stations_of
+
+logger = logging.getLogger(__name__)
+
+LANE = f"{socket.gethostname()}:{{pid}}"
+
+
+def bar(kind, started):
+    """A bar of the run's timeline: a ``kind`` of work from ``started`` until now, in this process."""
+    return {"kind": kind, "lane": LANE.format(pid=os.getpid()), "start": started, "end": time.time()}
+
+
+def tally(kind, center, stations, pages, started):
+    """What a unit did (``center`` is a pk), and its bar."""
+    return {"center": center, "stations": stations, "pages": pages, **bar(kind, started)}
+
+
+def store(name, data, pages):
+    """Save a file of the run; return its entry in the job record (voterroll.record)."""
+    files.save(name, data)
+    return {
+        "name": name.rsplit("/", 1)[-1],
+        "pages": pages,
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+
+
+def write_station_roll(run_id, center, station):
+    """Write one station's roll and sign of ``center`` into the run's folder; return its tally,
+    with the station as the job record lists it.
+
+    None, and nothing written, when the run is no longer running.
+    """
+    started = time.time()
+    rows = station_roll_rows(run_id, center.pk, station)
+    if not rows:
+        if not runs.is_running(run_id):
+            logger.warning(
+                "Run %s is no longer running: center %s station %s not written",
+                run_id,
+                center.number,
+                station,
+            )
+            return None
+        raise LookupError(f"Center {center.number} has no station {station}")
+    folder, voters = rows[0][0], [row[1:] for row in rows]
+    gender = station_gender(voter[2] for voter in voters)
+    (first_number, first_name, _), (last_number, last_name, _) = voters[0], voters[-1]
+    data, pages = roll_pdf(center.number, center.name, station, voters, timezone.now())
+    sign = sign_pdf(center.number, center.name, station, gender, first_name, last_name)
+    written = [
+        store(files.roll_name(folder, center.number, station), data, pages),
+        store(files.sign_name(folder, center.number, station), sign, 1),
+    ]
+    runs.note_progress(run_id)
+    logger.info(
+        "Run %s: center %s station %s: %d voters, %d pages",
+        run_id,
+        center.number,
+        station,
+        len(voters),
+        pages,
+    )
+    listed = {
+        "center": [center.number, center.name],
+        "station": station,
+        "gender": gender,
+        "voters": len(voters),
+        "first": [first_number, first_name],
+        "last": [last_number, last_name],
+        "files": written,
+    }
+    return {**tally("station", center.pk, 1, pages, started), "stations_listed": [listed]}
+
+
+def assign_center_stations(run_id, center):
+    """Re-assign one center's stations; return its tally (no pages)."""
+    started = time.time()
+    voters = assign_stations([center.pk])
+    logger.info("Run %s: center %s: %d voters assigned to stations", run_id, center.number, voters)
+    return tally("assign", center.pk, 0, 0, started)
+
+
+def write_center_rolls(run_id, center):
+    """Assign one center's stations and write all its rolls; return its tally (None: run ended)."""
+    started = time.time()
+    if not runs.is_running(run_id):
+        logger.warning("Run %s is no longer running: center %s not written", run_id, center.number)
+        return None
+    assign_stations([center.pk])
+    stations = [station for _, station, _ in stations_of([center.pk])]
+    tallies = [write_station_roll(run_id, center, station) for station in stations]
+    if None in tallies:
+        return None
+    pages = sum(tally["pages"] for tally in tallies)
+    logger.info(
+        "Run %s: center %s done: %d stations, %d pages",
+        run_id,
+        center.number,
+        len(stations),
+        pages,
+    )
+    listed = [station for tally in tallies for station in tally["stations_listed"]]
+    return {**tally("center", center.pk, len(stations), pages, started), "stations_listed": listed}
