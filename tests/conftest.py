@@ -5,13 +5,14 @@ The suite runs on whichever stack the Test configuration points at: the embedded
 services. When they name services that are not reachable, every test is skipped with a
 message, or, with REQUIRE_REAL_SERVICES=1 (as CI sets), the run fails.
 """
+
 import os
 import threading
 
 import pytest
 from django.conf import settings
 
-from tests.services import unreachable_services
+from tests.reachability import unreachable_services
 from tests.workers import running_worker
 
 

@@ -1,4 +1,5 @@
 """Probe tasks, loaded only into the test worker (``--include tests.tasks``)."""
+
 import os
 import signal
 import time
@@ -43,3 +44,31 @@ def record_delivery(marker, first_sleep):
     if Path(marker).read_text().count("delivered") == 1:
         time.sleep(first_sleep)
     return "done"
+
+
+@shared_task
+def database_connection():
+    """This process's pid and which database connection it used: PostgreSQL's server pid, or
+    the identity of the SQLite connection object."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            return [os.getpid(), id(connection.connection)]
+        cursor.execute("SELECT pg_backend_pid()")
+        return [os.getpid(), cursor.fetchone()[0]]
+
+
+if os.environ.get("TEST_SLOW_STATION_SENDS"):
+    # A fault test's worker sends station tasks slowly, so that it can be killed while the
+    # option's task is half-way through sending its chord's header.
+    from kombu import Producer
+
+    send = Producer.publish
+
+    def slow_publish(self, body, *args, headers=None, **kwargs):
+        if (headers or {}).get("task") == "voterroll.tasks.write_station_roll":
+            time.sleep(float(os.environ["TEST_SLOW_STATION_SENDS"]))
+        return send(self, body, *args, headers=headers, **kwargs)
+
+    Producer.publish = slow_publish

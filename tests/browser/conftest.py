@@ -3,6 +3,7 @@
 No browser download (that fails on this network): the plugin launches /usr/bin/chromium.
 Without it these tests are skipped with a message; REQUIRE_BROWSER=1 (as CI sets) fails instead.
 """
+
 import os
 import re
 from pathlib import Path
@@ -36,9 +37,13 @@ def browser_type_launch_args(browser_type_launch_args):
         **browser_type_launch_args,
         "executable_path": str(CHROMIUM),
         "args": [
-            "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-            "--disable-background-networking", "--disable-component-update",
-        ],  # fmt: skip
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-sync",
+            "--disable-background-networking",
+            "--disable-component-update",
+        ],
     }
 
 

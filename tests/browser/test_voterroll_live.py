@@ -1,4 +1,5 @@
 """Staff start a voter-roll run in the admin, watch it finish and download its PDFs."""
+
 import re
 import zipfile
 
@@ -26,7 +27,8 @@ def test_staff_start_option_5b_watch_it_finish_and_download_its_pdfs(staff_page)
     expect(staff_page.locator('meta[http-equiv="refresh"]')).to_have_count(0)
 
     row.locator("th a").click()
-    first_pdf = staff_page.locator(".field-files a").first
+    staff_page.locator("summary", has_text="PDFs").click()  # folded: a big run has thousands
+    first_pdf = staff_page.locator(".field-roll_files a", has_text=re.compile(r"^center_\d+_\d+\.pdf$")).first
     with staff_page.expect_download() as pdf_download:
         first_pdf.click()
     assert re.fullmatch(r"center_\d+_\d+\.pdf", pdf_download.value.suggested_filename)
@@ -36,17 +38,40 @@ def test_staff_start_option_5b_watch_it_finish_and_download_its_pdfs(staff_page)
     with staff_page.expect_download() as zip_download:
         row.get_by_role("link", name="zip").click()
     with zipfile.ZipFile(zip_download.value.path()) as bundle:
-        assert len(bundle.namelist()) == run.stations
+        names = bundle.namelist()
+    # Each station's roll and sign, and the run's job record: the CSV, metadata.json and its digest.
+    assert len(names) == 2 * run.stations + 3 and "metadata.json" in names
 
 
 def test_a_user_without_staff_rights_cannot_open_a_download(page, live_server, worker, screenshot):
     get_user_model().objects.create_user("visitor", password="visitor-password")
     run = RollRun.objects.create(option="all_in_one", status="finished")
 
-    page.goto(f"/admin/voterroll/rollrun/{run.pk}/pdfs.zip")
+    page.goto(f"/admin/voterroll/rollrun/{run.pk}/files.zip")
     page.get_by_label("Username").fill("visitor")
     page.get_by_label("Password").fill("visitor-password")
     page.get_by_role("button", name="Log in").click()
 
     expect(page.locator(".errornote")).to_contain_text("staff account")
-    expect(page).to_have_url(re.compile(r"/admin/login/\?next=/admin/voterroll/rollrun/\d+/pdfs\.zip$"))
+    expect(page).to_have_url(re.compile(r"/admin/login/\?next=/admin/voterroll/rollrun/\d+/files\.zip$"))
+
+
+def test_a_run_page_draws_each_task_in_the_lane_of_its_worker_process(staff_page):
+    replace_voter_data(8000, seed=4)
+    staff_page.goto("/admin/voterroll/rollrun/start/")
+    staff_page.get_by_label("Option").select_option(label="5c · chord over chunks of stations")
+    staff_page.get_by_role("button", name="Queue it").click()
+    row = staff_page.locator("#result_list tbody tr").first
+    expect(row.locator("td.field-status")).to_have_text("Finished", timeout=60_000)
+
+    row.locator("th a").click()
+
+    timeline = staff_page.locator("svg.run-timeline")
+    expect(timeline).to_be_visible()
+    run = RollRun.objects.get()
+    chunks = run.tasks - 2  # the option's own task and the chord body
+    expect(timeline.locator("rect.bar.batch")).to_have_count(chunks)
+    expect(timeline.locator("rect.bar.orchestrator")).to_have_count(1)
+    expect(timeline.locator("rect.bar.callback")).to_have_count(1)
+    assert chunks > 1 and timeline.bounding_box()["width"] > 600
+    timeline.scroll_into_view_if_needed()

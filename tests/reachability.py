@@ -1,4 +1,5 @@
 """Is the stack the Test configuration names reachable? Embedded parts always are."""
+
 import psycopg
 from kombu import Connection
 
@@ -11,9 +12,13 @@ def unreachable_services(database, broker_url):
         try:
             # The maintenance database: the test database itself is created later.
             psycopg.connect(
-                dbname="postgres", user=database["USER"], password=database["PASSWORD"],
-                host=database["HOST"], port=database["PORT"], connect_timeout=3,
-            ).close()  # fmt: skip
+                dbname="postgres",
+                user=database["USER"],
+                password=database["PASSWORD"],
+                host=database["HOST"],
+                port=database["PORT"],
+                connect_timeout=3,
+            ).close()
         except psycopg.Error as error:
             problems.append(f"PostgreSQL at {address} ({error})")
     if not broker_url.startswith("filesystem://"):
