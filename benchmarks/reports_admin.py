@@ -6,30 +6,27 @@ Builds REPORTS (default 500) chord reports with a typical story each (four attem
 retry, the callback) in a throwaway SQLite database, then renders the changelist (100 rows
 a page) and change pages (inline logs and the SVG timeline) through Django's test client.
 """
+
 import os
 import sys
 import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from django_setup import setup_django
+
 ROUNDS = 20
 
 
 def main(count):
-    os.environ.update(DJANGO_SETTINGS_MODULE="project.settings", DJANGO_CONFIGURATION="Test")
+    # The Test configuration in a folder of its own: a throwaway SQLite database.
     os.environ["TEST_VAR_DIR"] = tempfile.mkdtemp(prefix="reports-bench-")
-    from configurations import importer
-
-    importer.install()
-    import django
-
-    django.setup()
+    setup_django("Test")
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
+    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
     from reports.models import ReportChord, ReportChordTaskLog, Status
@@ -40,12 +37,20 @@ def main(count):
         [ReportChord(status=Status.FINISHED, is_celery_task_sent=True) for _ in range(count)]
     )
     story = [
-        ("short", 0, Status.FINISHED, 2), ("medium", 0, Status.ERROR, 5), ("medium", 1, Status.FINISHED, 9),
-        ("long", 0, Status.FINISHED, 14), ("finished", 0, Status.FINISHED, 14),
-    ]  # fmt: skip
+        ("short", 0, Status.FINISHED, 2),
+        ("medium", 0, Status.ERROR, 5),
+        ("medium", 1, Status.FINISHED, 9),
+        ("long", 0, Status.FINISHED, 14),
+        ("finished", 0, Status.FINISHED, 14),
+    ]
     ReportChordTaskLog.objects.bulk_create(
-        ReportChordTaskLog(report=report, task_name=f"report_chord_{step}", retry=retry, status=status,
-                           finished_dt=start + timedelta(seconds=end))  # fmt: skip
+        ReportChordTaskLog(
+            report=report,
+            task_name=f"report_chord_{step}",
+            retry=retry,
+            status=status,
+            finished_dt=start + timedelta(seconds=end),
+        )
         for report in reports
         for step, retry, status, end in story
     )
@@ -56,8 +61,7 @@ def main(count):
         ("changelist, 100 rows", "/admin/reports/reportchord/"),
         ("change page", f"/admin/reports/reportchord/{reports[0].pk}/change/"),
     ]:
-        queries = []
-        with connection.execute_wrapper(lambda execute, sql, *args: queries.append(sql) or execute(sql, *args)):
+        with CaptureQueriesContext(connection) as queries:
             response = client.get(url)
         assert response.status_code == 200, (response.status_code, response.content[:300])
         began = time.perf_counter()

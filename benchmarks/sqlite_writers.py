@@ -6,6 +6,7 @@ project's BEGIN IMMEDIATE, and print the failures of each.
 
     .venv/bin/python benchmarks/sqlite_writers.py
 """
+
 import multiprocessing
 import os
 import sqlite3
@@ -18,10 +19,10 @@ import django
 PROCESSES, TRANSACTIONS = 4, 250
 
 
-def setup_django(database, mode):
+def configure_django(database, mode):
     from django.conf import settings
 
-    from project.settings import database_config
+    from project.connections import database_config
 
     config = database_config(f"sqlite:///{database}")
     config["OPTIONS"]["transaction_mode"] = mode
@@ -30,7 +31,7 @@ def setup_django(database, mode):
 
 
 def writer(database, mode, failures):
-    setup_django(database, mode)
+    configure_django(database, mode)
     from django.db import OperationalError, connection, transaction
 
     failed = 0
@@ -55,8 +56,7 @@ def run(mode):
         failures = multiprocessing.Queue()
         started = time.perf_counter()
         workers = [
-            multiprocessing.Process(target=writer, args=(database, mode, failures))
-            for _ in range(PROCESSES)
+            multiprocessing.Process(target=writer, args=(database, mode, failures)) for _ in range(PROCESSES)
         ]
         for process in workers:
             process.start()
@@ -75,10 +75,5 @@ def run(mode):
 
 if __name__ == "__main__":
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-    os.environ.setdefault("DJANGO_CONFIGURATION", "Dev")
-    from configurations import importer
-
-    importer.install()
     for mode in ("DEFERRED", "IMMEDIATE"):
         run(mode)
