@@ -8,7 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     VAR_DIR=/app/var
 
 WORKDIR /app
-# DejaVu covers names outside Latin-1 in the voter-roll PDFs.
+# DejaVu Sans draws the voter rolls: Latin, Greek, Cyrillic and Arabic (shaped, right to left).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
@@ -16,10 +16,11 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 # collectstatic reads settings only; these placeholders never reach a running container.
-RUN DJANGO_SECRET_KEY=collectstatic DATABASE_URL=sqlite:////tmp/unused.sqlite3 \
+RUN SECRET_KEY=collectstatic DATABASE_URL=sqlite:////tmp/unused.sqlite3 \
     CELERY_BROKER_URL=memory:// python manage.py collectstatic --no-input \
     && useradd --create-home app && mkdir -p /app/var && chown -R app /app/var
 USER app
 
 EXPOSE 8000
-CMD ["gunicorn", "project.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Threads: a zip of a whole run streams for minutes; a sync worker would be cut off at 30 s.
+CMD ["gunicorn", "project.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", "--threads", "4", "--access-logfile", "-"]
