@@ -72,7 +72,11 @@ class DatabaseBackend(UpstreamDatabaseBackend):
         table = connection.ops.quote_name(ChordCounter._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {table} SET count = count - 1 WHERE group_id = %s RETURNING count", [request.group]
+                # Never below zero (PostgreSQL's check on the column): a header task run twice
+                # may count after the count reached zero and before the body was sent.
+                f"UPDATE {table} SET count = CASE WHEN count > 0 THEN count - 1 ELSE 0 END "
+                "WHERE group_id = %s RETURNING count",
+                [request.group],
             )
             row = cursor.fetchone()
         if row is not None and row[0] <= 0:

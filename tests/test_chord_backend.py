@@ -79,6 +79,20 @@ def test_a_header_task_run_twice_neither_sends_the_body_early_nor_twice(sent_bod
 
 
 @pytest.mark.django_db
+def test_a_count_already_at_zero_stays_at_zero(sent_bodies):
+    """A header task run twice can count while the count is at zero and the task that took it
+    there has not yet looked: the column may not go negative (a check on both databases)."""
+    (a, b), body = start_chord(2)
+    ChordCounter.objects.update(count=0)  # a duplicate of a counted, b's look still to come
+
+    finish(a, body)
+
+    assert ChordCounter.objects.get().count == 1  # b is the one still to come
+    finish(b, body)
+    assert sent_bodies == [[a, b]]
+
+
+@pytest.mark.django_db
 def test_a_result_stored_again_replaces_the_first(sent_bodies):
     app.backend.store_result("twice", None, states.STARTED)
     app.backend.store_result("twice", {"pages": 3}, states.SUCCESS)
