@@ -2,8 +2,8 @@
 
     DJANGO_CONFIGURATION=Dev VAR_DIR=var/bench .venv/bin/python benchmarks/voterroll_fake_data.py [N]
 
-Runs against the database the settings name (migrate it first); N defaults to 1,000,000.
-It replaces all voter data there.
+Runs against the database the settings name, migrated first; N defaults to 1,000,000. It
+replaces all voter data there.
 """
 
 import sys
@@ -13,6 +13,7 @@ from django_setup import setup_django
 
 setup_django()
 
+from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from voterroll.fake_data import replace_voter_data  # noqa: E402
@@ -20,6 +21,7 @@ from voterroll.stations import assign_stations, stations_of  # noqa: E402
 
 
 def main(voters):
+    call_command("migrate", verbosity=0)
     print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
     start = time.perf_counter()
     centers = replace_voter_data(voters)

@@ -8,7 +8,7 @@ embedded stack under VAR_DIR, unless DATABASE_URL and CELERY_BROKER_URL say othe
 migrates, replaces the voter data with N fake voters (100,000) unless it holds N already,
 starts its own worker with P processes (2) and stops it at the end.
 
-The ceiling is what the PDF writer alone does with the same stations on one process (their
+The ceiling is what the PDF writer alone does (each station's roll and sign) on one process (their
 voters read beforehand), times P: no messages, no results, no database. Each option is
 printed with its seconds (the median of R runs), its speed-up over option 1 and its pages/s
 as a share of that ceiling; "busy" is how much of the run its tasks kept the P processes
@@ -16,7 +16,7 @@ busy. Then the worker's memory, and how long the run page of the largest run tak
 
 The files go to the local file system. With --s3 the options run a second time with every
 file on S3 (moto's server, started here: its CPU shares the machine with the worker, so the
-cost it shows is an upper bound of a store elsewhere), and the cost of S3 per roll is printed.
+cost it shows is an upper bound of a store elsewhere), and the cost of S3 per station is printed.
 """
 
 import argparse
@@ -36,6 +36,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from project.connections import media_storage  # noqa: E402
 from tests.s3_stack import moto_store  # noqa: E402
@@ -43,7 +44,7 @@ from tests.workers import running_worker  # noqa: E402
 from voterroll import files  # noqa: E402
 from voterroll.fake_data import replace_voter_data  # noqa: E402
 from voterroll.models import Option, RollRun, Voter  # noqa: E402
-from voterroll.pdf import roll_pdf  # noqa: E402
+from voterroll.pdf import roll_pdf, sign_pdf, station_gender  # noqa: E402
 from voterroll.runs import queue_run, wait_for_outcome  # noqa: E402
 from voterroll.stations import assign_stations, station_voters, stations_of  # noqa: E402
 
@@ -61,15 +62,24 @@ def ceiling_pages_per_second(stations):
     """Pages a second of the bare writer on one process, over a sample of the run's stations."""
     sample = stations[:: max(1, len(stations) // CEILING_SAMPLE)]
     voters = [(center, station, station_voters(center, station)) for center, station, _ in sample]
-    roll_pdf(1, "Warm-up", 1, voters[0][2])  # loads the font
+    station_pdfs(1, 1, voters[0][2])  # loads the font
     pages = 0
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
         for center, station, rows in voters:
-            data, written = roll_pdf(center, "Benchmark School", station, rows)
-            Path(folder, f"center_{center}_{station}.pdf").write_bytes(data)
+            roll, written, sign = station_pdfs(center, station, rows)
+            Path(folder, f"center_{center}_{station}.pdf").write_bytes(roll)
+            Path(folder, f"center_{center}_{station}_sign.pdf").write_bytes(sign)
             pages += written
         return pages / (time.perf_counter() - started)
+
+
+def station_pdfs(center, station, rows):
+    """What a station task draws: its roll (bytes and pages, as the run counts them) and its sign."""
+    roll, pages = roll_pdf(center, "Benchmark School", station, rows, timezone.now())
+    gender = station_gender(gender for _, _, gender in rows)
+    sign = sign_pdf(center, "Benchmark School", station, gender, rows[0][1], rows[-1][1])
+    return roll, pages, sign
 
 
 def peak_memory_mb(worker):
@@ -120,7 +130,7 @@ def render_seconds(run):
 def save_milliseconds(stations, saves=100):
     """Median milliseconds this process takes to store one roll of a typical station."""
     center, station, _ = stations[len(stations) // 2]
-    data, _ = roll_pdf(center, "Benchmark School", station, station_voters(center, station))
+    data, _, _ = station_pdfs(center, station, station_voters(center, station))
     folder = f"voterroll/benchmark-{os.getpid()}"
     seconds = []
     for n in range(saves):
@@ -182,13 +192,14 @@ def print_runs(runs, processes, ceiling):
 
 
 def print_s3_cost(on_disk, on_s3, processes, stations):
-    """Each option's seconds on both storages, and what S3 adds per roll (process time)."""
-    print("| option | file system s | S3 s | S3 adds per roll |")
+    """Each option's seconds on both storages, and what S3 adds per station (its roll and sign:
+    two objects), in process time."""
+    print("| option | file system s | S3 s | S3 adds per station |")
     print("|---|---:|---:|---:|")
     for option, run in on_s3.items():
         disk, s3 = run_seconds(on_disk[option]), run_seconds(run)
-        per_roll = (s3 - disk) * processes / len(stations) * 1000
-        print(f"| {option.alias} | {disk:.2f} | {s3:.2f} | {per_roll:+.1f} ms |")
+        per_station = (s3 - disk) * processes / len(stations) * 1000
+        print(f"| {option.alias} | {disk:.2f} | {s3:.2f} | {per_station:+.1f} ms |")
     print()
 
 

@@ -220,10 +220,12 @@ class Base(Configuration):
     # than get a tiny station of its own.
     VOTERROLL_STATIONS_BY_GENDER = values.BooleanValue(True, environ_prefix=None)
     VOTERROLL_MIXED_STATION_BELOW = values.PositiveIntegerValue(25, environ_prefix=None)
-    # Option 5c: seconds of writing per chunk of stations, and the pages one worker process
-    # writes a second (benchmarks/voterroll_pdf.py measures it), to size the chunks by.
-    VOTERROLL_CHUNK_SECONDS = values.FloatValue(1.0, environ_prefix=None)
-    VOTERROLL_PAGES_PER_SECOND = values.PositiveIntegerValue(1500, environ_prefix=None)
+    # Option 5c: seconds of writing per chunk of stations, and the roll pages one worker
+    # process writes a second with their covers and signs (the "ceiling" line of
+    # benchmarks/voterroll_options.py), to size the chunks by. Half a second: a task's own cost
+    # (~5 ms) stays near 1 %, and chunks are many enough that no process idles long at the end.
+    VOTERROLL_CHUNK_SECONDS = values.FloatValue(0.5, environ_prefix=None)
+    VOTERROLL_PAGES_PER_SECOND = values.PositiveIntegerValue(1150, environ_prefix=None)
     # Seconds without a sign of life from a run's tasks after which it is failed (while it
     # looks active, no other run may start). Longer than any step that gives none: assigning
     # every station may take up to its 5.5 min time limit.
