@@ -9,7 +9,7 @@ class PollingCenter(models.Model):
     number = models.PositiveIntegerField(unique=True)
     name = models.CharField(max_length=200)
     # Set when a run prints this center's rolls; the admin shows them.
-    rolls_written_dt = models.DateTimeField(null=True, blank=True, editable=False)
+    rolls_written_dt = models.DateTimeField("rolls written", null=True, blank=True, editable=False)
     roll_pages = models.PositiveIntegerField(null=True, blank=True, editable=False)
     # The run whose rolls and signs of this center are the latest: the admin links to them.
     rolls_run = models.ForeignKey(
@@ -124,12 +124,12 @@ class RollRun(models.Model):
         PollingCenter, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    queued_dt = models.DateTimeField(auto_now_add=True)
-    started_dt = models.DateTimeField(null=True, blank=True)
-    finished_dt = models.DateTimeField(null=True, blank=True)
+    queued_dt = models.DateTimeField("queued", auto_now_add=True)
+    started_dt = models.DateTimeField("started", null=True, blank=True)
+    finished_dt = models.DateTimeField("finished", null=True, blank=True)
     # The last sign of life from the run's tasks (voterroll.runs.note_progress): a run that
     # gives none for VOTERROLL_STALLED_AFTER seconds has lost its tasks and is failed.
-    progress_dt = models.DateTimeField(null=True, blank=True, editable=False)
+    progress_dt = models.DateTimeField("last progress", null=True, blank=True, editable=False)
     centers = models.PositiveIntegerField(default=0)
     stations = models.PositiveIntegerField(default=0)
     pages = models.PositiveIntegerField(default=0)
@@ -141,7 +141,7 @@ class RollRun(models.Model):
     # Bytes of the rolls it wrote (the disk, or the bucket, it uses), counted when it finishes.
     file_bytes = models.PositiveBigIntegerField(default=0)
     # When its rolls were deleted (after VOTERROLL_KEEP_FILES_DAYS, or by staff); the record stays.
-    files_deleted_dt = models.DateTimeField(null=True, blank=True)
+    files_deleted_dt = models.DateTimeField("files deleted", null=True, blank=True)
     # The folder of this run's rolls in storage (voterroll.files).
     output_dir = models.CharField(max_length=200, blank=True)
     # Its tasks, for the admin's timeline: {"lanes": ["host:pid", ...], "bars": [[lane, kind,
