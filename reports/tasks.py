@@ -64,25 +64,18 @@ def work_time_limits(step):
 
 
 def register_report_tasks():
+    """The ten tasks: one body for the work steps, one for the callbacks."""
     for kind in REPORT_MODELS:
-        for step in WORK_STEPS:
+        for step in WORK_STEPS + CALLBACK_STEPS:
+            is_work = step in WORK_STEPS
             shared_task(
-                run_work_step,
+                run_work_step if is_work else run_callback_step,
                 name=task_name(kind, step),
                 base=ReportTask,
                 bind=True,
                 report_kind=kind,
                 step=step,
-                **work_time_limits(step),
-            )
-        for step in CALLBACK_STEPS:
-            shared_task(
-                run_callback_step,
-                name=task_name(kind, step),
-                base=ReportTask,
-                bind=True,
-                report_kind=kind,
-                step=step,
+                **(work_time_limits(step) if is_work else {}),
             )
 
 
