@@ -4,14 +4,15 @@ import threading
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from tests.voterroll_utils import center_with_voters, roll_names
+from tests.voterroll_utils import center_with_voters, printed_numbers, roll_names
 from voterroll.fake_data import replace_voter_data
 from voterroll.models import Option, PollingCenter, StationAssignment
 from voterroll.runs import create_run, fail_run, finish_run, mark_running
-from voterroll.stations import assign_stations
+from voterroll.stations import assign_stations, station_voters, stations_of
 from voterroll.tasks import all_in_one
-from voterroll.writing import write_station_roll
+from voterroll.writing import write_station_roll, write_station_rolls
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +101,30 @@ def test_a_unit_of_a_run_that_has_ended_writes_nothing_even_when_new_data_reuses
     new_center = PollingCenter.objects.get()
     assert write_station_roll(run.pk, new_center, 1) is None
     assert roll_names(run) == [f"center_{old_center.number}_1.pdf"]
+
+
+def test_a_chunk_reads_the_voters_of_all_its_stations_in_one_statement(settings, tmp_path):
+    """Option 5c's unit: what each station would print alone, for one query in all."""
+    settings.MEDIA_ROOT = tmp_path
+    centers = {
+        center.pk: center
+        for center in (
+            center_with_voters(1200, number=1, first_pk=1),
+            center_with_voters(700, number=2, first_pk=10_001, gender="M"),
+        )
+    }
+    run = mark_running(create_run(Option.CHORD_OF_CHUNKS).pk, "task-1")
+    assign_stations()
+    chunk = [(centers[center_pk], station) for center_pk, station, _ in stations_of()]
+    assert len(chunk) == 5
+
+    with CaptureQueriesContext(connection) as queries:
+        tallies = write_station_rolls(run.pk, chunk)
+
+    voter_reads = [query for query in queries.captured_queries if '"voterroll_voter"' in query["sql"]]
+    assert len(voter_reads) == 1
+    assert [tally["stations_listed"][0]["voters"] for tally in tallies] == [400, 400, 400, 350, 350]
+    printed = printed_numbers(run)
+    for center, station in chunk:
+        expected = [number for number, _, _ in station_voters(center.pk, station)]
+        assert printed[f"center_{center.number}_{station}.pdf"] == expected

@@ -5,7 +5,7 @@ from contextlib import nullcontext
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, Count, Subquery, When
+from django.db.models import Case, Count, Q, Subquery, When
 
 from project.db import reloading
 
@@ -100,22 +100,33 @@ def stations_of(center_pks=None):
     return [tuple(row) for row in rows]
 
 
-def station_roll_rows(run_id, center_pk, station):
-    """(folder, voter number, name, gender) of one station, in the order printed, while the run
-    is running.
+def roll_rows(run_id, stations):
+    """{(center pk, station): (folder, [(voter number, name, gender), …] in the order printed)}
+    for each of ``stations`` ((center pk, station) pairs) that has voters, while the run is
+    running: one statement, however many stations.
 
-    The run's folder comes from the database, not from a message, and with it the voters in
-    one statement: once the run has ended (failed, say, and new fake data has reused its
-    centers' keys) there are none, so no task of an ended run writes another's voters.
+    The run's folder comes from the database, not from a message, and with it the voters: once
+    the run has ended (failed, say, and new fake data has reused its centers' keys) there are
+    none, so no task of an ended run writes another's voters.
     """
+    by_center = {}
+    for center_pk, station in stations:
+        by_center.setdefault(center_pk, []).append(station)
+    wanted = Q()
+    for center_pk, numbers in by_center.items():
+        wanted |= Q(station__center_id=center_pk, station__station__in=numbers)
     running = RollRun.objects.filter(pk=run_id, status=RollRun.Status.RUNNING).values("output_dir")
-    return list(
-        Voter.objects.filter(station__center_id=center_pk, station__station=station)
+    rows = (
+        Voter.objects.filter(wanted)
         .annotate(folder=Subquery(running))
         .filter(folder__isnull=False)
-        .order_by(*printed_order())
-        .values_list("folder", "number", "name", "gender")
+        .order_by("station__center_id", "station__station", *printed_order())
+        .values_list("station__center_id", "station__station", "folder", "number", "name", "gender")
     )
+    found = {}
+    for center_pk, station, folder, *voter in rows:
+        found.setdefault((center_pk, station), (folder, []))[1].append(tuple(voter))
+    return found
 
 
 def station_voters(center_pk, station):

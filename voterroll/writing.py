@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from . import files, runs
 from .pdf import roll_pdf, sign_pdf, station_gender
-from .stations import assign_stations, station_roll_rows, stations_of
+from .stations import assign_stations, roll_rows, stations_of
 
 logger = logging.getLogger(__name__)
 
@@ -43,25 +43,35 @@ def store(name, data, pages):
     }
 
 
-def write_station_roll(run_id, center, station):
-    """Write one station's roll and sign of ``center`` into the run's folder; return its tally,
-    with the station as the job record lists it.
+def write_station_rolls(run_id, stations):
+    """Write the roll and sign of each (center, station) of ``stations`` into the run's folder,
+    their voters read in one statement; return a tally for each, with the station as the job
+    record lists it.
 
-    None, and nothing written, when the run is no longer running.
+    Nones, and nothing written, when the run is no longer running.
     """
     started = time.time()
-    rows = station_roll_rows(run_id, center.pk, station)
-    if not rows:
-        if not runs.is_running(run_id):
-            logger.warning(
-                "Run %s is no longer running: center %s station %s not written",
-                run_id,
-                center.number,
-                station,
-            )
-            return None
-        raise LookupError(f"Center {center.number} has no station {station}")
-    folder, voters = rows[0][0], [row[1:] for row in rows]
+    rows = roll_rows(run_id, [(center.pk, station) for center, station in stations])
+    if not rows and not runs.is_running(run_id):
+        logger.warning("Run %s is no longer running: %d station(s) not written", run_id, len(stations))
+        return [None] * len(stations)
+    tallies = []
+    for center, station in stations:
+        if (center.pk, station) not in rows:
+            raise LookupError(f"Center {center.number} has no station {station}")
+        folder, voters = rows[center.pk, station]
+        tallies.append(write_rolls(run_id, folder, center, station, voters, started))
+        started = time.time()
+    return tallies
+
+
+def write_station_roll(run_id, center, station):
+    """Write one station's roll and sign (see write_station_rolls); its tally, or None."""
+    return write_station_rolls(run_id, [(center, station)])[0]
+
+
+def write_rolls(run_id, folder, center, station, voters, started):
+    """Draw and store one station's roll and sign; its tally."""
     gender = station_gender(voter[2] for voter in voters)
     (first_number, first_name, _), (last_number, last_name, _) = voters[0], voters[-1]
     data, pages = roll_pdf(center.number, center.name, station, voters, timezone.now())
@@ -107,7 +117,7 @@ def write_center_rolls(run_id, center):
         return None
     assign_stations([center.pk])
     stations = [station for _, station, _ in stations_of([center.pk])]
-    tallies = [write_station_roll(run_id, center, station) for station in stations]
+    tallies = write_station_rolls(run_id, [(center, station) for station in stations])
     if None in tallies:
         return None
     pages = sum(tally["pages"] for tally in tallies)
