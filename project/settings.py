@@ -111,11 +111,12 @@ class Base(Configuration):
     # "path" for MinIO and moto, which have no wildcard DNS; AWS picks by itself.
     S3_ADDRESSING_STYLE = values.Value("auto", environ_prefix=None)
 
-    STATICFILES_STORAGE = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
-
     @property
     def STORAGES(self):
-        return {"default": media_storage(self), "staticfiles": self.STATICFILES_STORAGE}
+        return {
+            "default": media_storage(self),
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        }
 
     LOGGING = {
         "version": 1,
@@ -321,4 +322,10 @@ class Prod(Base):
         "whitenoise.middleware.WhiteNoiseMiddleware",
         *Base.MIDDLEWARE[1:],
     ]
-    STATICFILES_STORAGE = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
+
+    @property
+    def STORAGES(self):
+        return {
+            **super().STORAGES,
+            "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+        }
