@@ -21,10 +21,6 @@ def busy_page(error):
     return response.render()
 
 
-def outage(error):
-    return isinstance(error, OperationalError | InterfaceError) and is_outage(error)
-
-
 class DatabaseBusyMiddleware:
     """The page for a view that met the outage (with DEBUG on too)."""
 
@@ -35,13 +31,13 @@ class DatabaseBusyMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        return busy_page(exception) if outage(exception) else None
+        return busy_page(exception) if is_outage(exception) else None
 
 
 def server_error(request):
     """handler500: the page for an outage met outside a view (saving the session, say)."""
     error = sys.exc_info()[1]
-    return busy_page(error) if outage(error) else defaults.server_error(request)
+    return busy_page(error) if is_outage(error) else defaults.server_error(request)
 
 
 @contextlib.contextmanager
@@ -50,7 +46,7 @@ def commands_refuse_outages():
     try:
         yield
     except (OperationalError, InterfaceError) as error:
-        if not outage(error):
+        if not is_outage(error):
             raise
         raise CommandError(
             f"The database is busy (another process holds a long transaction, such as fake data being "
