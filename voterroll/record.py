@@ -23,6 +23,17 @@ CSV_COLUMNS = [
 ]
 
 
+def store(name, data, pages):
+    """Save a file of a run; return its entry in the job record."""
+    files.save(name, data)
+    return {
+        "name": name.rsplit("/", 1)[-1],
+        "pages": pages,
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+
+
 def stations_csv(stations):
     """``stations`` (as write_station_roll lists them, in order) as CSV bytes."""
     output = io.StringIO()
@@ -41,11 +52,8 @@ def write_record(run, stations, finished):
     """Write the record of ``run``, finished at ``finished``, whose units listed ``stations``;
     return the bytes of all its files, record included."""
     stations = sorted(stations, key=lambda station: (station["center"][0], station["station"]))
-    table = stations_csv(stations)
     entries = [entry for station in stations for entry in station["files"]]
-    entries.append(
-        {"name": "stations.csv", "pages": 0, "bytes": len(table), "sha256": hashlib.sha256(table).hexdigest()}
-    )
+    entries.append(store(f"{run.output_dir}/stations.csv", stations_csv(stations), 0))
     metadata = {
         "run": run.pk,
         "option": run.option,
@@ -65,7 +73,6 @@ def write_record(run, stations, finished):
     }
     document = json.dumps(metadata, ensure_ascii=False, indent=1).encode()
     digest = f"{hashlib.sha256(document).hexdigest()}  metadata.json\n".encode()
-    files.save(f"{run.output_dir}/stations.csv", table)
     files.save(f"{run.output_dir}/metadata.json", document)
     files.save(f"{run.output_dir}/metadata.json.sha256", digest)
     return sum(entry["bytes"] for entry in entries) + len(document) + len(digest)

@@ -5,7 +5,6 @@ them already does not load the run or the center again. Each returns a tally of 
 and when, in which process, for the run's totals and its timeline.
 """
 
-import hashlib
 import logging
 import os
 import socket
@@ -13,7 +12,7 @@ import time
 
 from django.utils import timezone
 
-from . import files, runs
+from . import files, record, runs
 from .pdf import roll_pdf, sign_pdf, station_gender
 from .stations import assign_stations, roll_rows, stations_of
 
@@ -30,17 +29,6 @@ def bar(kind, started):
 def tally(kind, center, stations, pages, started):
     """What a unit did (``center`` is a pk), and its bar."""
     return {"center": center, "stations": stations, "pages": pages, **bar(kind, started)}
-
-
-def store(name, data, pages):
-    """Save a file of the run; return its entry in the job record (voterroll.record)."""
-    files.save(name, data)
-    return {
-        "name": name.rsplit("/", 1)[-1],
-        "pages": pages,
-        "bytes": len(data),
-        "sha256": hashlib.sha256(data).hexdigest(),
-    }
 
 
 def write_station_rolls(run_id, stations):
@@ -77,8 +65,8 @@ def write_rolls(run_id, folder, center, station, voters, started):
     data, pages = roll_pdf(center.number, center.name, station, voters, timezone.now())
     sign = sign_pdf(center.number, center.name, station, gender, first_name, last_name)
     written = [
-        store(files.roll_name(folder, center.number, station), data, pages),
-        store(files.sign_name(folder, center.number, station), sign, 1),
+        record.store(files.roll_name(folder, center.number, station), data, pages),
+        record.store(files.sign_name(folder, center.number, station), sign, 1),
     ]
     runs.note_progress(run_id)
     logger.info(
