@@ -100,6 +100,18 @@ def stations_of(center_pks=None):
     return [tuple(row) for row in rows]
 
 
+def printed_voters(stations):
+    """The voters of ``stations`` ((center pk, station) pairs), station by station, each in the
+    order printed."""
+    by_center = {}
+    for center_pk, station in stations:
+        by_center.setdefault(center_pk, []).append(station)
+    wanted = Q()
+    for center_pk, numbers in by_center.items():
+        wanted |= Q(station__center_id=center_pk, station__station__in=numbers)
+    return Voter.objects.filter(wanted).order_by("station__center_id", "station__station", *printed_order())
+
+
 def roll_rows(run_id, stations):
     """{(center pk, station): (folder, [(voter number, name, gender), …] in the order printed)}
     for each of ``stations`` ((center pk, station) pairs) that has voters, while the run is
@@ -109,18 +121,11 @@ def roll_rows(run_id, stations):
     the run has ended (failed, say, and new fake data has reused its centers' keys) there are
     none, so no task of an ended run writes another's voters.
     """
-    by_center = {}
-    for center_pk, station in stations:
-        by_center.setdefault(center_pk, []).append(station)
-    wanted = Q()
-    for center_pk, numbers in by_center.items():
-        wanted |= Q(station__center_id=center_pk, station__station__in=numbers)
     running = RollRun.objects.filter(pk=run_id, status=RollRun.Status.RUNNING).values("output_dir")
     rows = (
-        Voter.objects.filter(wanted)
+        printed_voters(stations)
         .annotate(folder=Subquery(running))
         .filter(folder__isnull=False)
-        .order_by("station__center_id", "station__station", *printed_order())
         .values_list("station__center_id", "station__station", "folder", "number", "name", "gender")
     )
     found = {}
@@ -131,11 +136,7 @@ def roll_rows(run_id, stations):
 
 def station_voters(center_pk, station):
     """(voter number, name, gender) of one station, in the order they are printed."""
-    return list(
-        Voter.objects.filter(station__center_id=center_pk, station__station=station)
-        .order_by(*printed_order())
-        .values_list("number", "name", "gender")
-    )
+    return list(printed_voters([(center_pk, station)]).values_list("number", "name", "gender"))
 
 
 def printed_order():
