@@ -42,6 +42,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.utils import wait_until
+
 RABBITMQ_SCRIPTS = Path("/usr/lib/rabbitmq/bin")
 POSTGRES_USER = "postgres"
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -68,14 +70,6 @@ def dies_with_parent(sig):
             os._exit(1)
 
     return preexec
-
-
-def _wait(predicate, timeout, what, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} (waited {timeout} s)")
-        time.sleep(interval)
 
 
 def _alive(pid):
@@ -251,7 +245,7 @@ class PrivateRabbitMQ(_Service):
                 raise RuntimeError(f"rabbitmq-server exited {self._server.returncode}; see {self.log}")
             return self.accepts_amqp()
 
-        _wait(ready, timeout, f"RabbitMQ {self.node} did not accept AMQP; see {self.log}", 0.1)
+        wait_until(ready, timeout, 0.1, f"RabbitMQ {self.node} did not accept AMQP; see {self.log}")
 
     def accepts_amqp(self):
         """Whether the node answers an AMQP 0-9-1 protocol header with a method frame
@@ -279,7 +273,7 @@ class PrivateRabbitMQ(_Service):
         _end(server, signal.SIGTERM, timeout=30)
         if vm is not None and _alive(vm):  # the script died first, say
             os.kill(vm, signal.SIGKILL)
-            _wait(lambda: not _alive(vm), 10, f"beam.smp {vm} survived SIGKILL")
+            wait_until(lambda: not _alive(vm), 10, message=f"beam.smp {vm} survived SIGKILL")
         (self.dir / "rabbitmq.pid").unlink(missing_ok=True)
 
     def _stop(self):
@@ -436,7 +430,7 @@ class PrivatePostgres(_Service):
                 lines = (self.data / "postmaster.pid").read_text().splitlines()
                 return len(lines) > 7 and lines[0] == str(self._server.pid) and lines[7].strip() == "ready"
 
-        _wait(ready, 60, f"PostgreSQL did not start; see {self.log}")
+        wait_until(ready, 60, message=f"PostgreSQL did not start; see {self.log}")
 
     def _down(self, sig=signal.SIGINT):
         server, self._server = self._server, None
