@@ -45,7 +45,7 @@ from voterroll import files  # noqa: E402
 from voterroll.fake_data import replace_voter_data  # noqa: E402
 from voterroll.models import Option, RollRun, Voter  # noqa: E402
 from voterroll.pdf import roll_pdf, sign_pdf, station_gender  # noqa: E402
-from voterroll.runs import queue_run, wait_for_outcome  # noqa: E402
+from voterroll.runs import start_run, wait_for_outcome  # noqa: E402
 from voterroll.stations import assign_stations, station_voters, stations_of  # noqa: E402
 
 # Stations the ceiling writes at most, spread over all of them.
@@ -155,7 +155,7 @@ def run_options(options, processes, repeat, stations, storage_env):
         for option in options:
             timings = []
             for _ in range(repeat):
-                run = wait_for_outcome(queue_run(option), timeout=60 * 60)
+                run = wait_for_outcome(start_run(option), timeout=60 * 60)
                 if run is None:
                     raise SystemExit(f"{option.alias} recorded no outcome in an hour")
                 if run.status == RollRun.Status.FAILED:

@@ -24,8 +24,9 @@ from tests.utils import wait_until
 from tests.voterroll_utils import printed_numbers, read_roll, wait_for_outcome
 from tests.workers import running_worker
 from voterroll.fake_data import replace_voter_data
-from voterroll.models import Option, RollRun, StationAssignment
-from voterroll.runs import queue_run
+from voterroll.models import RollRun, StationAssignment
+from voterroll.options import Option
+from voterroll.runs import start_run
 from voterroll.tasks import task_id
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
@@ -91,7 +92,7 @@ def start_work(reports):
     """Queue option 5b and create the reports (each sends its canvas)."""
     for kind, report_id in reports:
         REPORT_MODELS[kind].objects.create(pk=report_id)
-    return queue_run(Option.CHORD_BY_STATION)
+    return start_run(Option.CHORD_BY_STATION)
 
 
 def some_rolls_written(run, at_least=5):

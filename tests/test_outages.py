@@ -19,7 +19,7 @@ def locked(*args, **kwargs):
 
 def test_a_page_that_meets_a_locked_database_says_so_with_503(admin_client, monkeypatch):
     center_with_voters(3)
-    monkeypatch.setattr(voterroll_admin, "queue_run", locked)
+    monkeypatch.setattr(voterroll_admin, "start_run", locked)
 
     response = admin_client.post("/admin/voterroll/rollrun/start/", {"option": "all_in_one"})
 
@@ -50,7 +50,7 @@ def test_other_database_errors_stay_errors(rf):
 
 def test_queue_task_says_the_database_is_busy_instead_of_a_traceback(monkeypatch):
     center_with_voters(3)
-    monkeypatch.setattr("voterroll.management.commands.queue_task.queue_run", locked)
+    monkeypatch.setattr("voterroll.management.commands.queue_task.start_run", locked)
 
     with pytest.raises(CommandError, match="The database is busy .* nothing was changed; try again"):
         call_command("queue_task", "1")
@@ -61,7 +61,7 @@ def test_a_client_never_sees_a_traceback_page_for_a_lock(monkeypatch, django_use
     client = Client(raise_request_exception=False)
     client.login(username="boss", password="boss-password")
     center_with_voters(3)
-    monkeypatch.setattr(voterroll_admin, "queue_run", locked)
+    monkeypatch.setattr(voterroll_admin, "start_run", locked)
 
     response = client.post("/admin/voterroll/rollrun/start/", {"option": "all_in_one"})
 

@@ -11,7 +11,8 @@ from django.utils import timezone
 from project.celery import app
 from tests.voterroll_utils import center_with_voters
 from voterroll import files
-from voterroll.models import Option, PollingCenter, RollRun
+from voterroll.models import PollingCenter, RollRun
+from voterroll.options import Option
 from voterroll.pdf import roll_pdf
 
 pytestmark = pytest.mark.django_db

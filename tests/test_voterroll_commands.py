@@ -16,7 +16,7 @@ from tests.voterroll_utils import wait_for_outcome
 from voterroll import runs
 from voterroll.fake_data import person_names
 from voterroll.models import PollingCenter, RollRun, Voter, VoterRegistration
-from voterroll.runs import fail_stalled_runs
+from voterroll.runs import fail_stalled
 from voterroll.shaping import needs_rtl
 from voterroll.tasks import ASSIGNING, LONG_RUNNING
 
@@ -181,10 +181,10 @@ def test_a_run_without_a_sign_of_life_for_the_setting_is_failed_and_a_long_live_
     run = RollRun.objects.create(option="all_in_one", status=RollRun.Status.RUNNING)
     # Queued two hours ago and still working: the old watchdog, counting from queueing, failed it.
     RollRun.objects.filter(pk=run.pk).update(queued_dt=now - timedelta(hours=2), progress_dt=now)
-    assert fail_stalled_runs() == 0
+    assert fail_stalled() == 0
 
     RollRun.objects.filter(pk=run.pk).update(progress_dt=now - timedelta(seconds=61))
-    assert fail_stalled_runs() == 1
+    assert fail_stalled() == 1
 
     run.refresh_from_db()
     assert run.status == "failed" and run.finished_dt

@@ -10,8 +10,9 @@ from django.db import IntegrityError, transaction
 from tests.utils import wait_until
 from tests.voterroll_utils import printed_numbers, read_roll, roll_names, stations_snapshot, wait_for_outcome
 from voterroll.fake_data import replace_voter_data
-from voterroll.models import Option, PollingCenter, RollRun, StationAssignment, VoterRegistration
-from voterroll.runs import RunRefused, queue_run
+from voterroll.models import PollingCenter, RollRun, StationAssignment, VoterRegistration
+from voterroll.options import Option
+from voterroll.runs import RunRefused, start_run
 from voterroll.stations import stations_of
 
 # Groups, chords and starmap on each broker: this module also runs in the Redis pass.
@@ -34,7 +35,7 @@ def test_good_options_print_the_same_stations_and_pages(voters):
         Option.CHORD_BY_STATION,
         Option.CHORD_OF_CHUNKS,
     ]:
-        run = wait_for_outcome(queue_run(option))
+        run = wait_for_outcome(start_run(option))
         outcomes[option] = (
             run.status,
             run.centers,
@@ -53,7 +54,7 @@ def test_good_options_print_the_same_stations_and_pages(voters):
 
 
 def test_every_assigned_voter_is_in_exactly_one_pdf_once_and_in_order(voters):
-    run = wait_for_outcome(queue_run(Option.CHORD_BY_STATION))
+    run = wait_for_outcome(start_run(Option.CHORD_BY_STATION))
 
     printed = printed_numbers(run)
 
@@ -71,7 +72,7 @@ def test_every_assigned_voter_is_in_exactly_one_pdf_once_and_in_order(voters):
 
 
 def test_run_records_its_timing_counts_and_task_count(voters):
-    run = wait_for_outcome(queue_run(Option.CHORD_BY_STATION))
+    run = wait_for_outcome(start_run(Option.CHORD_BY_STATION))
 
     stations = len(stations_of())
     assert run.status == "finished"
@@ -85,7 +86,7 @@ def test_run_records_its_timing_counts_and_task_count(voters):
 def test_each_option_draws_its_tasks_on_the_timeline_one_lane_per_process(voters):
     lanes, kinds = {}, {}
     for option in [Option.ALL_IN_ONE, Option.STARMAP, Option.CHORD_BY_STATION, Option.CHORD_OF_CHUNKS]:
-        run = wait_for_outcome(queue_run(option))
+        run = wait_for_outcome(start_run(option))
         bars = run.timeline["bars"]
         lanes[option] = {lane for lane, *_ in bars}
         kinds[option] = Counter(kind for _, kind, *_ in bars)
@@ -105,7 +106,7 @@ def test_each_option_draws_its_tasks_on_the_timeline_one_lane_per_process(voters
 
 
 def test_join_inside_a_task_is_refused_and_the_run_fails_once_its_center_tasks_have_written(voters):
-    run = wait_for_outcome(queue_run(Option.JOIN))
+    run = wait_for_outcome(start_run(Option.JOIN))
 
     assert run.status == "failed"
     assert "Never call result.get() within a task!" in run.error
@@ -117,10 +118,10 @@ def test_join_inside_a_task_is_refused_and_the_run_fails_once_its_center_tasks_h
 
 
 def test_parallel_station_assignment_gets_the_same_result_with_more_tasks(voters):
-    reference = wait_for_outcome(queue_run(Option.CHORD_BY_STATION))
+    reference = wait_for_outcome(start_run(Option.CHORD_BY_STATION))
     snapshot = stations_snapshot()
 
-    run = wait_for_outcome(queue_run(Option.PARALLEL_ASSIGN))
+    run = wait_for_outcome(start_run(Option.PARALLEL_ASSIGN))
 
     assert run.status == "finished"
     assert (run.stations, run.pages) == (reference.stations, reference.pages)
@@ -130,7 +131,7 @@ def test_parallel_station_assignment_gets_the_same_result_with_more_tasks(voters
 
 
 def test_failing_sub_task_fails_the_run_through_the_chord_error_callback(voters):
-    run = wait_for_outcome(queue_run(Option.ERROR))
+    run = wait_for_outcome(start_run(Option.ERROR))
 
     assert run.status == "failed"
     assert "LookupError" in run.error and "has no station" in run.error
@@ -140,7 +141,7 @@ def test_failing_sub_task_fails_the_run_through_the_chord_error_callback(voters)
 
 
 def test_renaming_a_center_in_the_admin_regenerates_only_its_rolls(voters, admin_client):
-    first_run = wait_for_outcome(queue_run(Option.CHORD_BY_STATION))
+    first_run = wait_for_outcome(start_run(Option.CHORD_BY_STATION))
     center, other = PollingCenter.objects.order_by("pk")[:2]
     other_written_dt = other.rolls_written_dt
 
@@ -167,16 +168,16 @@ def test_while_a_run_is_active_other_runs_and_new_fake_data_are_refused(voters):
 
     busy = rf"Run {active.pk} .* is still running \(queued .*\); one run at a time"
     with pytest.raises(RunRefused, match=busy):
-        queue_run(Option.ALL_IN_ONE)
+        start_run(Option.ALL_IN_ONE)
     with pytest.raises(RunRefused):
-        queue_run(Option.CHORD_BY_STATION, center=PollingCenter.objects.first())
+        start_run(Option.CHORD_BY_STATION, center=PollingCenter.objects.first())
     with pytest.raises(RunRefused):
         replace_voter_data(10)
 
     assert RollRun.objects.count() == 1
     assert VoterRegistration.objects.count() == VOTERS
     RollRun.objects.filter(pk=active.pk).update(status=RollRun.Status.FINISHED)
-    assert wait_for_outcome(queue_run(Option.ALL_IN_ONE)).status == "finished"
+    assert wait_for_outcome(start_run(Option.ALL_IN_ONE)).status == "finished"
 
 
 def test_database_allows_only_one_active_run_even_past_the_check(db):

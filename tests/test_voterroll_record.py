@@ -14,8 +14,9 @@ from django.core.management import CommandError, call_command
 from tests.voterroll_utils import read_roll, wait_for_outcome
 from voterroll import files
 from voterroll.fake_data import replace_voter_data
-from voterroll.models import Option, PollingCenter
-from voterroll.runs import queue_run
+from voterroll.models import PollingCenter
+from voterroll.options import Option
+from voterroll.runs import start_run
 from voterroll.stations import station_voters
 
 pytestmark = pytest.mark.broker
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.broker
 def run(worker):
     """A finished 5c run over 2,600 voters of both genders in three centers."""
     replace_voter_data(2600, seed=3)
-    finished = wait_for_outcome(queue_run(Option.CHORD_OF_CHUNKS))
+    finished = wait_for_outcome(start_run(Option.CHORD_OF_CHUNKS))
     assert finished.status == "finished", finished.error
     return finished
 
@@ -162,7 +163,7 @@ def test_the_center_page_links_to_its_rolls_signs_and_the_runs_station_list(run,
 
 def test_an_arabic_run_prints_shaped_names_in_its_rolls_and_signs(worker):
     replace_voter_data(600, seed=4, locales=["ar_AA"])
-    run = wait_for_outcome(queue_run(Option.CHORD_BY_STATION))
+    run = wait_for_outcome(start_run(Option.CHORD_BY_STATION))
 
     text = "".join(
         page.extract_text()

@@ -1,12 +1,18 @@
-"""The options: one registry, a task for each, documented, and chunks of the right size."""
+"""The options: one registry, a task for each, documented, counted by what sends them, drawn whatever
+their kinds, and chunks of the right size."""
 
 import re
+
+from celery import chain, group, signature
 
 from project.celery import app
 from tests.utils import BASE_DIR
 from voterroll import pdf
-from voterroll.models import Option
+from voterroll.models import RollRun
+from voterroll.options import Option
 from voterroll.stations import station_chunks
+from voterroll.tasks import canvas_size, write_station_roll
+from voterroll.timeline import render_timeline
 
 
 def test_every_option_has_its_task_and_a_row_in_the_readme_table():
@@ -34,3 +40,23 @@ def test_chunks_are_about_the_target_seconds_of_writing_and_equal_in_pages(setti
     assert all(abs(chunk - 1000) <= 14 for chunk in pages)  # equal within a station, not 50 stations each
     settings.VOTERROLL_CHUNK_SECONDS = 60.0
     assert station_chunks(stations) == [stations]
+
+
+def test_the_sending_helper_counts_every_task_a_canvas_runs_on_success():
+    station = signature("voterroll.tasks.write_station_roll")
+    body = signature("voterroll.tasks.sum_pages").on_error(signature("voterroll.tasks.record_failure"))
+
+    assert canvas_size(station) == 1
+    assert canvas_size(group([station] * 3) | body) == 4  # the error callback only runs on failure
+    assert canvas_size(write_station_roll.starmap([(1,)] * 9) | body) == 2
+    assert canvas_size(chain(station, group([station] * 2), body)) == 4
+
+
+def test_a_timeline_kind_this_code_does_not_know_is_drawn_not_refused():
+    run = RollRun(
+        option=Option.ALL_IN_ONE, timeline={"lanes": ["h:1"], "bars": [[0, "from_a_newer_version", 0, 5]]}
+    )
+
+    svg = render_timeline(run)
+
+    assert 'class="bar other"' in svg and "other task" in svg

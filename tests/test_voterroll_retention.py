@@ -6,8 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from voterroll import files, runs
-from voterroll.models import Option, RollRun
+from voterroll import files, retention, runs
+from voterroll.models import RollRun
+from voterroll.options import Option
 
 pytestmark = pytest.mark.django_db
 
@@ -39,13 +40,13 @@ def test_beat_deletes_the_rolls_of_runs_ended_before_the_retention_and_keeps_the
     old, failed_old = ended_run(31), ended_run(45, RollRun.Status.FAILED)
     recent, running = ended_run(29), ended_run(60, RollRun.Status.RUNNING)
 
-    assert runs.delete_old_files() == 2
+    assert retention.delete_expired_files() == 2
 
     assert old.rolls() == failed_old.rolls() == []
     assert len(recent.rolls()) == len(running.rolls()) == 2
     deleted = RollRun.objects.filter(files_deleted_dt__isnull=False)
     assert sorted(deleted.values_list("pk", flat=True)) == [old.pk, failed_old.pk]
-    assert runs.delete_old_files() == 0  # done once
+    assert retention.delete_expired_files() == 0  # done once
 
 
 def test_staff_delete_an_ended_run_with_its_rolls(admin_client):
@@ -64,7 +65,7 @@ def test_an_active_run_cannot_be_deleted_nor_lose_its_rolls(admin_client):
 
     assert admin_client.get(f"/admin/voterroll/rollrun/{run.pk}/delete/").status_code == 403
     with pytest.raises(runs.RunRefused, match="still running"):
-        runs.delete_run(run)
+        retention.delete_run(run)
 
     assert RollRun.objects.filter(pk=run.pk).exists() and len(run.rolls()) == 2
 
@@ -88,7 +89,7 @@ def test_the_run_list_shows_the_storage_each_run_and_all_runs_take(admin_client)
     ended_run(1, rolls=3)
     ended_run(2, rolls=2)
     gone = ended_run(40, rolls=5)
-    runs.delete_old_files()
+    retention.delete_expired_files()
 
     page = admin_client.get("/admin/voterroll/rollrun/").content.decode()
 

@@ -8,11 +8,13 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.voterroll_utils import center_with_voters, printed_numbers, roll_names
 from voterroll.fake_data import replace_voter_data
-from voterroll.models import Option, PollingCenter, StationAssignment
+from voterroll.models import PollingCenter, StationAssignment
+from voterroll.options import Option
 from voterroll.runs import create_run, fail_run, finish_run, mark_running
 from voterroll.stations import assign_stations, station_voters, stations_of
 from voterroll.tasks import all_in_one
-from voterroll.writing import write_station_roll, write_station_rolls
+from voterroll.units import CenterRef, StationRef
+from voterroll.writing import write_station, write_stations
 
 pytestmark = pytest.mark.django_db
 
@@ -94,12 +96,13 @@ def test_a_unit_of_a_run_that_has_ended_writes_nothing_even_when_new_data_reuses
     run = mark_running(create_run(Option.CHORD_BY_STATION).pk, "task-1")
     assign_stations()
     old_center = PollingCenter.objects.get()
-    assert write_station_roll(run.pk, old_center, 1)["pages"] == 2  # while it runs, it writes
+    # While it runs, it writes.
+    assert write_station(run.pk, StationRef(CenterRef.of(old_center), 1))["pages"] == 2
     fail_run(run.pk, "Stalled")
     replace_voter_data(30, seed=2)  # a message of the old run names a center of the new data
 
     new_center = PollingCenter.objects.get()
-    assert write_station_roll(run.pk, new_center, 1) is None
+    assert write_station(run.pk, StationRef(CenterRef.of(new_center), 1)) is None
     assert roll_names(run) == [f"center_{old_center.number}_1.pdf"]
 
 
@@ -115,11 +118,11 @@ def test_a_chunk_reads_the_voters_of_all_its_stations_in_one_statement(settings,
     }
     run = mark_running(create_run(Option.CHORD_OF_CHUNKS).pk, "task-1")
     assign_stations()
-    chunk = [(centers[center_pk], station) for center_pk, station, _ in stations_of()]
+    chunk = [StationRef(CenterRef.of(centers[s.center_pk]), s.station) for s in stations_of()]
     assert len(chunk) == 5
 
     with CaptureQueriesContext(connection) as queries:
-        tallies = write_station_rolls(run.pk, chunk)
+        tallies = write_stations(run.pk, chunk)
 
     voter_reads = [query for query in queries.captured_queries if '"voterroll_voter"' in query["sql"]]
     assert len(voter_reads) == 1

@@ -18,8 +18,10 @@ from project.formats import local_time, seconds
 
 from . import files
 from .charts import duration_chart
-from .models import Option, PollingCenter, RollRun, Voter
-from .runs import RunRefused, active_run, delete_run, fail_stalled_runs, queue_run
+from .models import PollingCenter, RollRun, Voter
+from .options import Option, option_choices
+from .retention import delete_run
+from .runs import RunRefused, active_run, fail_stalled, start_run
 from .timeline import render_timeline
 
 
@@ -69,7 +71,7 @@ class PollingCenterAdmin(admin.ModelAdmin):
 
     def regenerate_rolls(self, request, center):
         try:
-            run = queue_run(Option.CHORD_BY_STATION, center=center)
+            run = start_run(Option.CHORD_BY_STATION, center=center)
         except RunRefused as refused:
             self.message_user(
                 request, f"{center} saved, but its rolls were not regenerated: {refused}", messages.WARNING
@@ -106,7 +108,7 @@ def file_links(run, names):
 
 
 class StartRunForm(forms.Form):
-    option = forms.ChoiceField(choices=Option.choices)
+    option = forms.ChoiceField(choices=option_choices)
 
 
 # A run's page: what it is, how it went.
@@ -178,7 +180,7 @@ class RollRunAdmin(admin.ModelAdmin):
         ] + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):
-        fail_stalled_runs()  # so that the list tells the truth without waiting for beat
+        fail_stalled()  # so that the list tells the truth without waiting for beat
         extra_context = {
             **(extra_context or {}),
             "duration_chart": duration_chart(),
@@ -245,7 +247,7 @@ class RollRunAdmin(admin.ModelAdmin):
         form = StartRunForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                run = queue_run(form.cleaned_data["option"])
+                run = start_run(form.cleaned_data["option"])
             except RunRefused as refused:
                 form.add_error("option", str(refused))
             else:
@@ -267,7 +269,7 @@ class RollRunAdmin(admin.ModelAdmin):
             raise PermissionDenied
         ended = get_object_or_404(RollRun, pk=pk)
         try:
-            run = queue_run(ended.option, center=ended.center)
+            run = start_run(ended.option, center=ended.center)
         except RunRefused as refused:
             self.message_user(request, str(refused), messages.WARNING)
             return redirect("admin:voterroll_rollrun_change", pk)

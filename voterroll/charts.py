@@ -4,7 +4,8 @@ from collections import defaultdict
 
 from django.template.loader import render_to_string
 
-from .models import Option, RollRun
+from .models import RollRun
+from .options import Option
 
 BAR_HEIGHT = 22
 LABEL_WIDTH = 300
@@ -39,7 +40,7 @@ def duration_chart():
         width = max(1, round(BAR_WIDTH * seconds / longest))
         rows.append(
             {
-                "label": option.label,
+                "label": option.display,
                 "value": option.value,
                 "y": TOP + row * BAR_HEIGHT,
                 "text_y": TOP + row * BAR_HEIGHT + 15,

@@ -2,6 +2,7 @@ from django.db import models
 from django.db.models import Q, Value
 
 from . import files
+from .options import option_choices
 
 
 class PollingCenter(models.Model):
@@ -79,32 +80,19 @@ class StationAssignment(models.Model):
         return f"{self.voter} at {self.center}, station {self.station}"
 
 
-class Option(models.TextChoices):
-    """The ways to distribute the work, in one place: each value is the name of its task in
-    voterroll.tasks, and each label starts with the alias ``queue_task`` takes."""
+class RollRunQuerySet(models.QuerySet):
+    def active(self):
+        """Queued or running: at most one (see RollRun.Meta), and no other run may start."""
+        return self.filter(status__in=RollRun.ACTIVE)
 
-    ALL_IN_ONE = "all_in_one", "1 · all in one task"
-    JOIN = "parallelize_tasks_by_center_with_join", "2 · group by center, joined (anti-pattern)"
-    CHORD_BY_CENTER = "queue_tasks_by_center_with_chord", "3 · chord by center"
-    PARALLEL_ASSIGN = ("assign_all_stations_in_parallel", "4 · stations assigned in parallel (anti-pattern)")
-    STARMAP = "assign_stations_and_generate_lists_with_starmap", "5a · starmap by station"
-    CHORD_BY_STATION = "assign_stations_and_generate_lists_with_chord", "5b · chord by station"
-    CHORD_OF_CHUNKS = "assign_stations_and_generate_lists_in_chunks", "5c · chord over chunks of stations"
-    ERROR = "group_with_error_in_sub_task", "error · chord with a failing sub-task"
+    def running(self):
+        return self.filter(status=RollRun.Status.RUNNING)
 
-    @property
-    def alias(self):
-        return self.label.partition(" · ")[0]
+    def queued(self):
+        return self.filter(status=RollRun.Status.QUEUED)
 
-    @property
-    def task_name(self):
-        return f"voterroll.tasks.{self.value}"
-
-    @classmethod
-    def from_alias(cls, text):
-        """The option ``text`` names, by value or alias (1, 2, 3, 4, 5a, 5b, 5c, error); or None."""
-        text = text.strip().lower()
-        return next((option for option in cls if text in (option.value, option.alias)), None)
+    def ended(self):
+        return self.exclude(status__in=RollRun.ACTIVE)
 
 
 class RollRun(models.Model):
@@ -118,7 +106,7 @@ class RollRun(models.Model):
 
     ACTIVE = [Status.QUEUED, Status.RUNNING]
 
-    option = models.CharField(max_length=60, choices=Option.choices)
+    option = models.CharField(max_length=60, choices=option_choices)
     # Set for a run that regenerates one center's rolls only (option 5b, from the admin).
     center = models.ForeignKey(
         PollingCenter, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
@@ -147,6 +135,8 @@ class RollRun(models.Model):
     # Its tasks, for the admin's timeline: {"lanes": ["host:pid", ...], "bars": [[lane, kind,
     # start ms, end ms], ...]}, written once by whatever finishes the run (voterroll.runs).
     timeline = models.JSONField(default=dict, blank=True, editable=False)
+
+    objects = RollRunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-queued_dt", "-pk"]

@@ -11,10 +11,12 @@ import csv
 import hashlib
 import io
 import json
+from datetime import datetime
 
 from django.conf import settings
 
 from . import files
+from .units import FileEntry, ListedStation
 
 CSV_COLUMNS = [
     *("center_number", "center_name", "station", "gender", "voters"),
@@ -23,19 +25,16 @@ CSV_COLUMNS = [
 ]
 
 
-def store(name, data, pages):
+def store(name: str, data: bytes, pages: int) -> FileEntry:
     """Save a file of a run; return its entry in the job record."""
     files.save(name, data)
-    return {
-        "name": name.rsplit("/", 1)[-1],
-        "pages": pages,
-        "bytes": len(data),
-        "sha256": hashlib.sha256(data).hexdigest(),
-    }
+    return FileEntry(
+        name=name.rsplit("/", 1)[-1], pages=pages, bytes=len(data), sha256=hashlib.sha256(data).hexdigest()
+    )
 
 
-def stations_csv(stations):
-    """``stations`` (as write_station_roll lists them, in order) as CSV bytes."""
+def stations_csv(stations: list[ListedStation]) -> bytes:
+    """``stations`` (in order) as CSV bytes."""
     output = io.StringIO()
     writer = csv.writer(output, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -48,7 +47,7 @@ def stations_csv(stations):
     return output.getvalue().encode()
 
 
-def write_record(run, stations, finished):
+def write_record(run, stations: list[ListedStation], finished: datetime) -> int:
     """Write the record of ``run``, finished at ``finished``, whose units listed ``stations``;
     return the bytes of all its files, record included."""
     stations = sorted(stations, key=lambda station: (station["center"][0], station["station"]))

@@ -1,4 +1,8 @@
-"""A RollRun's life: queued, marked running by its first task, completed by its last."""
+"""A RollRun's life: queued, marked running by its first task, completed by its last, or
+failed (by a task, or by the watchdog when its tasks were lost).
+
+Retention is in voterroll.retention, the timeline's encoding in voterroll.timeline.
+"""
 
 import logging
 import secrets
@@ -13,8 +17,10 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from . import files, record
-from .models import Option, PollingCenter, RollRun, VoterRegistration
+from . import record, timeline
+from .models import PollingCenter, RollRun, VoterRegistration
+from .options import Option
+from .units import Bar, UnitResult
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +29,7 @@ class RunRefused(Exception):
     """A run cannot start now; the message says why, for a command or a form to show."""
 
 
-def create_run(option, center=None):
+def create_run(option: Option, center: PollingCenter | None = None) -> RollRun:
     """A queued RollRun of ``option`` (for one ``center``, or all), or RunRefused.
 
     Only one run may be queued or running at a time (a database constraint makes that hold
@@ -58,8 +64,9 @@ def create_run(option, center=None):
     return run
 
 
-def queue_run(option, center=None):
-    """Create a queued run of ``option`` and send its task once the run is committed.
+def start_run(option: Option, center: PollingCenter | None = None) -> RollRun:
+    """Create a queued run of ``option`` and send its task once the run is committed (what
+    ``queue_task`` and the admin's *Start a run* do).
 
     Raises RunRefused (with a message for the user) when it cannot start, or when the broker
     refuses its task: at once outside a transaction, else when it commits.
@@ -69,7 +76,7 @@ def queue_run(option, center=None):
     return run
 
 
-def send_run(run_id, task_name):
+def send_run(run_id: int, task_name: str) -> None:
     """Send the run's first task; if the broker refuses it, fail the run (not stuck queued) and say so."""
     try:
         current_app.send_task(task_name, [run_id])
@@ -79,7 +86,7 @@ def send_run(run_id, task_name):
         raise RunRefused(f"Run {run_id} failed: {error}. Is the broker running?") from exc
 
 
-def refuse_while_a_run_is_active(keep_new_runs_out=False):
+def refuse_while_a_run_is_active(keep_new_runs_out: bool = False) -> None:
     """Raise RunRefused, naming the active run, if there is one.
 
     ``keep_new_runs_out`` (inside a transaction that replaces what runs read): no run starts
@@ -87,7 +94,7 @@ def refuse_while_a_run_is_active(keep_new_runs_out=False):
     INSERT creating a run; SQLite needs nothing more, its write transactions (BEGIN IMMEDIATE
     here) already run one at a time.
     """
-    fail_stalled_runs()
+    fail_stalled()
     if keep_new_runs_out and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
@@ -98,11 +105,11 @@ def refuse_while_a_run_is_active(keep_new_runs_out=False):
         raise RunRefused(busy_message(active))
 
 
-def active_run():
-    return RollRun.objects.filter(status__in=RollRun.ACTIVE).first()
+def active_run() -> RollRun | None:
+    return RollRun.objects.active().first()
 
 
-def busy_message(active):
+def busy_message(active: RollRun | None) -> str:
     if active is None:  # it ended between our two looks
         return "Another run started at the same moment; try again."
     return (
@@ -112,7 +119,7 @@ def busy_message(active):
     )
 
 
-def mark_running(run_id, task_id):
+def mark_running(run_id: int, task_id: str) -> RollRun | None:
     """Claim a queued run for the option task ``task_id``: the run, now running, or None to stop.
 
     One conditional UPDATE, so only one task ever claims it. The same task delivered again (its
@@ -122,8 +129,10 @@ def mark_running(run_id, task_id):
     run already, or another task started it.
     """
     now = timezone.now()
-    claimed = RollRun.objects.filter(pk=run_id, status=RollRun.Status.QUEUED).update(
-        status=RollRun.Status.RUNNING, started_dt=now, progress_dt=now, tasks=1, task_id=task_id
+    claimed = (
+        RollRun.objects.queued()
+        .filter(pk=run_id)
+        .update(status=RollRun.Status.RUNNING, started_dt=now, progress_dt=now, tasks=1, task_id=task_id)
     )
     run = RollRun.objects.select_related("center").filter(pk=run_id).first()
     if claimed:
@@ -136,11 +145,11 @@ def mark_running(run_id, task_id):
     return None
 
 
-def is_running(run_id):
-    return RollRun.objects.filter(pk=run_id, status=RollRun.Status.RUNNING).exists()
+def is_running(run_id: int) -> bool:
+    return RollRun.objects.running().filter(pk=run_id).exists()
 
 
-def count_tasks(run_id, total):
+def count_tasks(run_id: int, total: int) -> None:
     """Record how many tasks the run has queued, its own included: a total, not an increment,
     so that a task delivered again and sending its work again counts it once."""
     RollRun.objects.filter(pk=run_id).update(tasks=total, progress_dt=timezone.now())
@@ -152,61 +161,18 @@ PROGRESS_EVERY = 15
 last_noted = {"run": None, "at": 0.0}
 
 
-def note_progress(run_id):
+def note_progress(run_id: int) -> None:
     """A sign of life from a task of the run: written at most every PROGRESS_EVERY seconds by
     one process, not once per task."""
     now = time.monotonic()
     if last_noted["run"] == run_id and now - last_noted["at"] < PROGRESS_EVERY:
         return
     last_noted.update(run=run_id, at=now)
-    RollRun.objects.filter(pk=run_id, status=RollRun.Status.RUNNING).update(progress_dt=timezone.now())
+    RollRun.objects.running().filter(pk=run_id).update(progress_dt=timezone.now())
 
 
-def units(tallies):
-    """The tallies of single units, with the lists that batches (chunks, starmap) return opened."""
-    for tally in tallies:
-        yield from (unit for unit in (tally if isinstance(tally, list) else [tally]) if unit is not None)
-
-
-def task_bars(tallies, one_task=False):
-    """A timeline bar per task that returned ``tallies``; a batch (a list) is one bar, as is ``one_task``."""
-    tasks = [list(units(tallies))] if one_task else tallies
-    tasks = [[unit for unit in task if unit] if isinstance(task, list) else task for task in tasks]
-    return [
-        {
-            "kind": "batch",
-            "lane": task[0]["lane"],
-            "start": min(unit["start"] for unit in task),
-            "end": max(unit["end"] for unit in task),
-        }
-        if isinstance(task, list)
-        else {key: task[key] for key in ("kind", "lane", "start", "end")}
-        for task in tasks
-        if task
-    ]
-
-
-def timeline(bars):
-    """``bars`` as a run stores them: lanes in order of first use, times in ms from the first start."""
-    bars = sorted(bars, key=lambda bar: bar["start"])
-    origin = bars[0]["start"] if bars else 0
-    lanes = list(dict.fromkeys(bar["lane"] for bar in bars))
-    return {
-        "lanes": lanes,
-        "bars": [
-            [
-                lanes.index(bar["lane"]),
-                bar["kind"],
-                round(1000 * (bar["start"] - origin)),
-                round(1000 * (bar["end"] - origin)),
-            ]
-            for bar in bars
-        ],
-    }
-
-
-def finish_run(run_id, tallies, bars):
-    """Complete a running run from its units' tallies: write its job record (voterroll.record),
+def finish_run(run_id: int, results: list[UnitResult], bars: list[Bar]) -> RollRun | None:
+    """Complete a running run from its units' results: write its job record (voterroll.record),
     and keep its tasks' ``bars`` as its timeline.
 
     Each center printed records when and how many pages, and that its rolls are this run's. A
@@ -214,27 +180,31 @@ def finish_run(run_id, tallies, bars):
     keeps its outcome: returns None.
     """
     now = timezone.now()
-    run = RollRun.objects.select_related("center").filter(pk=run_id, status=RollRun.Status.RUNNING).first()
+    run = RollRun.objects.running().select_related("center").filter(pk=run_id).first()
     if run is None:
         logger.warning("Run %s is no longer running; its outcome stays as it is", run_id)
         return None
     pages_by_center = Counter()
     stations = 0
     listed = []
-    for tally in units(tallies):
+    for tally in timeline.units(results):
         pages_by_center[tally["center"]] += tally["pages"]
         stations += tally["stations"]
         listed += tally["stations_listed"]
     file_bytes = record.write_record(run, listed, now)
     with transaction.atomic():
-        finished = RollRun.objects.filter(pk=run_id, status=RollRun.Status.RUNNING).update(
-            status=RollRun.Status.FINISHED,
-            finished_dt=now,
-            centers=len(pages_by_center),
-            stations=stations,
-            pages=sum(pages_by_center.values()),
-            file_bytes=file_bytes,
-            timeline=timeline(bars),
+        finished = (
+            RollRun.objects.running()
+            .filter(pk=run_id)
+            .update(
+                status=RollRun.Status.FINISHED,
+                finished_dt=now,
+                centers=len(pages_by_center),
+                stations=stations,
+                pages=sum(pages_by_center.values()),
+                file_bytes=file_bytes,
+                timeline=timeline.encode(bars),
+            )
         )
         if not finished:
             logger.warning("Run %s is no longer running; its outcome stays as it is", run_id)
@@ -256,70 +226,36 @@ def finish_run(run_id, tallies, bars):
     return run
 
 
-def note_error(run_id, error):
+def note_error(run_id: int, error: str) -> None:
     """Record why a running run will fail, before it does (see option 2)."""
-    RollRun.objects.filter(pk=run_id, status__in=RollRun.ACTIVE).update(error=str(error))
+    RollRun.objects.active().filter(pk=run_id).update(error=str(error))
 
 
-def fail_run(run_id, error):
+def fail_run(run_id: int, error: str) -> None:
     """Record why the run failed; a run already ended keeps its first outcome."""
-    updated = RollRun.objects.filter(pk=run_id, status__in=RollRun.ACTIVE).update(
-        status=RollRun.Status.FAILED, finished_dt=timezone.now(), error=str(error)
+    updated = (
+        RollRun.objects.active()
+        .filter(pk=run_id)
+        .update(status=RollRun.Status.FAILED, finished_dt=timezone.now(), error=str(error))
     )
     if updated:
         logger.error("Run %s failed: %s", run_id, error)
 
 
-def delete_files(run):
-    """Delete an ended run's rolls and keep its record, marked so; return the bytes freed.
-
-    An active run is refused: its tasks are still writing into the folder.
-    """
-    if run.status in RollRun.ACTIVE:
-        raise RunRefused(f"{run} is still {run.status}; its rolls are being written.")
-    freed = files.delete_folder(run.output_dir) if run.output_dir else 0
-    RollRun.objects.filter(pk=run.pk).update(files_deleted_dt=timezone.now())
-    logger.info("Deleted the rolls of %s: %d bytes", run, freed)
-    return freed
-
-
-def delete_run(run):
-    """Delete an ended run with its rolls: the files first, so that a failure leaves the record
-    that names them."""
-    delete_files(run)
-    run.delete()
-
-
-def delete_old_files(now=None):
-    """Delete the rolls of runs that ended more than VOTERROLL_KEEP_FILES_DAYS ago (beat, daily).
-
-    Returns how many runs' folders it emptied.
-    """
-    cutoff = (now or timezone.now()) - timedelta(days=settings.VOTERROLL_KEEP_FILES_DAYS)
-    expired = RollRun.objects.exclude(status__in=RollRun.ACTIVE).filter(
-        finished_dt__lt=cutoff, files_deleted_dt__isnull=True
-    )
-    for run in expired:
-        delete_files(run)
-    return len(expired)
-
-
-def wait_for_outcome(run, timeout):
+def wait_for_outcome(run: RollRun, timeout: float) -> RollRun | None:
     """``run`` fresh from the database once it has finished or failed; None after ``timeout`` seconds.
 
     For a command that waits on its run, and for tests and benchmarks: it polls, every 50 ms.
     """
     deadline = time.monotonic() + timeout
     while True:
-        ended = RollRun.objects.filter(
-            pk=run.pk, status__in=[RollRun.Status.FINISHED, RollRun.Status.FAILED]
-        ).first()
+        ended = RollRun.objects.ended().filter(pk=run.pk).first()
         if ended is not None or time.monotonic() > deadline:
             return ended
         time.sleep(0.05)
 
 
-def fail_stalled_runs():
+def fail_stalled() -> int:
     """Fail the runs whose tasks gave no sign of life for VOTERROLL_STALLED_AFTER seconds.
 
     Their tasks were lost (a worker killed with its messages, a broker that lost them, no
@@ -328,8 +264,10 @@ def fail_stalled_runs():
     """
     stalled_after = timedelta(seconds=settings.VOTERROLL_STALLED_AFTER)
     last_sign = Coalesce("progress_dt", "queued_dt")
-    stalled = RollRun.objects.annotate(last_sign=last_sign).filter(
-        status__in=RollRun.ACTIVE, last_sign__lt=timezone.now() - stalled_after
+    stalled = (
+        RollRun.objects.active()
+        .annotate(last_sign=last_sign)
+        .filter(last_sign__lt=timezone.now() - stalled_after)
     )
     for run in stalled:
         fail_run(

@@ -11,6 +11,7 @@ from project.db import reloading
 
 from .models import PollingCenter, RollRun, StationAssignment, Voter, VoterRegistration
 from .pdf import roll_pages
+from .units import Station
 
 # Per center, voters are put in groups: women and men apart when both have at least the
 # threshold, else one group, men listed first (its last station is the one mixed station).
@@ -87,8 +88,8 @@ def assign_stations(center_pks=None):
             return cursor.rowcount
 
 
-def stations_of(center_pks=None):
-    """(center pk, station, voters) of every station that has voters, in order."""
+def stations_of(center_pks: list[int] | None = None) -> list[Station]:
+    """Every station that has voters (of the given centers, or all), in order."""
     assignments = StationAssignment.objects.all()
     if center_pks is not None:
         assignments = assignments.filter(center_id__in=center_pks)
@@ -97,7 +98,7 @@ def stations_of(center_pks=None):
         .annotate(voters=Count("*"))
         .order_by("center_id", "station")
     )
-    return [tuple(row) for row in rows]
+    return [Station(*row) for row in rows]
 
 
 def printed_voters(stations):
@@ -121,7 +122,7 @@ def roll_rows(run_id, stations):
     the run has ended (failed, say, and new fake data has reused its centers' keys) there are
     none, so no task of an ended run writes another's voters.
     """
-    running = RollRun.objects.filter(pk=run_id, status=RollRun.Status.RUNNING).values("output_dir")
+    running = RollRun.objects.running().filter(pk=run_id).values("output_dir")
     rows = (
         printed_voters(stations)
         .annotate(folder=Subquery(running))
@@ -157,7 +158,7 @@ def centers_with_voters(center_pk=None):
     return [centers[pk] for pk in pks]
 
 
-def station_chunks(stations):
+def station_chunks(stations: list[Station]) -> list[list[Station]]:
     """``stations`` cut, in order, into chunks of about VOTERROLL_CHUNK_SECONDS of writing each.
 
     The pages are known from the voters; VOTERROLL_PAGES_PER_SECOND says how fast one process

@@ -1,24 +1,27 @@
 """The options: the same work (voterroll.writing) distributed in different Celery canvases.
 
-Every option is a task named as its voterroll.models.Option value (see ``option``), taking a
-RollRun id; runs are queued through voterroll.runs.queue_run. The unit tasks (a station, a center) are shared;
-only the orchestration differs, so the worker log and the run's timeline show how the options
-differ. A unit gets its center's pk, public id and name in the message, so that it makes one
-query (its voters) before it writes.
+Every option of the registry (voterroll.options) is a task made with ``option``, taking a
+RollRun id; runs start through voterroll.runs.start_run. The unit tasks (a station, a
+center) are shared; only the orchestration differs, so the worker log and the run's timeline
+show how the options differ. A unit gets its center's reference (voterroll.units) in the
+message, so that it makes one query (its voters) before it writes. Tasks only orchestrate:
+the work is in voterroll.writing, voterroll.runs and voterroll.retention.
 """
 
 import functools
 import time
 import uuid
 
-from celery import group, shared_task, signals
+from celery import chord, group, shared_task, signals
+from celery.canvas import Signature, _chain
 from celery.utils.log import get_task_logger
 
 from project.tasks import DatabaseTask
 
-from . import pdf, runs, writing
+from . import pdf, retention, runs, timeline, writing
 from .models import PollingCenter, RollRun
 from .stations import assign_stations, centers_with_voters, station_chunks, stations_of
+from .units import CenterRef, Station, StationRef
 
 logger = get_task_logger(__name__)
 
@@ -64,25 +67,15 @@ def option(**limits):
     return decorate
 
 
-def scope(run):
+def scope(run: RollRun) -> list[int] | None:
     """The center pks a run covers: its one center, or None for all."""
     return [run.center_id] if run.center_id else None
 
 
-def center_message(center):
-    """What a unit needs of its center, to send along instead of loading it again."""
-    return [center.pk, center.number, center.name]
-
-
-def center_of(message):
-    pk, number, name = message
-    return PollingCenter(pk=pk, number=number, name=name)
-
-
-def station_arguments(run, stations):
-    """A station unit's arguments for each (center pk, station, voters) of ``stations``."""
-    centers = PollingCenter.objects.in_bulk({center_pk for center_pk, _, _ in stations})
-    return [(run.pk, center_message(centers[center_pk]), station) for center_pk, station, _ in stations]
+def station_refs(stations: list[Station]) -> list[StationRef]:
+    """What a unit is sent for each of ``stations``: its center's number and name come along."""
+    centers = PollingCenter.objects.in_bulk({station.center_pk for station in stations})
+    return [StationRef(CenterRef.of(centers[station.center_pk]), station.station) for station in stations]
 
 
 def task_id(run, *parts):
@@ -95,10 +88,33 @@ def task_id(run, *parts):
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "/".join(map(str, [run.output_dir, *parts]))))
 
 
-def send_chord(header, body, group_id):
-    """``header | body`` under fixed ids: the header's group, as the chord's own id (a group
-    piped into a task loses its own options), and the body, as it was given."""
-    return (header | body).set(task_id=group_id).apply_async(task_id=body.options["task_id"])
+def canvas_size(canvas: Signature) -> int:
+    """How many tasks ``canvas`` runs when it succeeds: every member of its groups, chains and
+    chords (an error callback runs only on failure; a starmap is one task)."""
+    if isinstance(canvas, chord):
+        return canvas_size(canvas.tasks) + canvas_size(canvas.body)
+    if isinstance(canvas, group | _chain):
+        return sum(canvas_size(task) for task in canvas.tasks)
+    if isinstance(canvas, list | tuple):  # a chord's header, as a plain list
+        return sum(canvas_size(task) for task in canvas)
+    return 1
+
+
+def send_counted(run: RollRun, canvas: Signature, tasks_before: int = 1, **options):
+    """Send ``canvas`` and record how many tasks the run has sent: ``tasks_before`` (the
+    option's own task, and whatever came before it) and every task of the canvas.
+
+    A total, not an increment: a task delivered again and sending its canvas again counts it once.
+    """
+    runs.count_tasks(run.pk, tasks_before + canvas_size(canvas))
+    return canvas.apply_async(**options)
+
+
+def send_chord(run: RollRun, header: group, body: Signature, group_id: str, tasks_before: int = 1):
+    """``header | body``, counted, under fixed ids: the header's group, as the chord's own id (a
+    group piped into a task loses its own options), and the body, as it was given."""
+    canvas = (header | body).set(task_id=group_id)
+    return send_counted(run, canvas, tasks_before, task_id=body.options["task_id"])
 
 
 def sum_pages_when_done(run, orchestrator_started, *earlier_bars, one_task=False):
@@ -113,54 +129,59 @@ def sum_pages_when_done(run, orchestrator_started, *earlier_bars, one_task=False
     return body.on_error(record_failure.s(run.pk))
 
 
-def queue_station_chord(run, stations, started, *earlier_bars, tasks_before=1):
+def queue_station_chord(run, stations: list[Station], started, *earlier_bars, tasks_before=1):
     """Write each station's roll in its own task, in parallel, then sum the pages."""
-    runs.count_tasks(run.pk, tasks_before + len(stations) + 1)
     header = group(
-        write_station_roll.s(*arguments).set(task_id=task_id(run, "station", center_pk, station))
-        for arguments, (center_pk, station, _) in zip(station_arguments(run, stations), stations, strict=True)
+        write_station_roll.s(run.pk, *ref).set(task_id=task_id(run, "station", ref.center.pk, ref.station))
+        for ref in station_refs(stations)
     )
-    send_chord(header, sum_pages_when_done(run, started, *earlier_bars), task_id(run, "stations"))
+    body = sum_pages_when_done(run, started, *earlier_bars)
+    send_chord(run, header, body, task_id(run, "stations"), tasks_before)
     logger.info("Run %s: queued %d station tasks and a chord to sum their pages", run.pk, len(stations))
 
 
-def center_group(run, task):
-    """``task`` for each of the run's centers, as a group: (the group, how many)."""
+def center_group(run: RollRun, task) -> group:
+    """``task`` for each of the run's centers, as a group."""
     centers = centers_with_voters(run.center_id)
-    tasks = (task.s(run.pk, center_message(c)).set(task_id=task_id(run, task.name, c.pk)) for c in centers)
-    return group(tasks), len(centers)
+    return group(
+        task.s(run.pk, CenterRef.of(center)).set(task_id=task_id(run, task.name, center.pk))
+        for center in centers
+    )
 
 
 # The units of work.
 
 
+# The units of work. Their names are the tasks'; the work they call is named for what it does.
+
+
 @shared_task
 def write_station_roll(run_id, center, station):
-    return writing.write_station_roll(run_id, center_of(center), station)
+    return writing.write_station(run_id, StationRef(CenterRef(*center), station))
 
 
 @shared_task
 def write_station_rolls(run_id, stations):
-    """A chunk: several (center, station) pairs, their voters read in one statement."""
-    return writing.write_station_rolls(run_id, [(center_of(center), station) for center, station in stations])
+    """A chunk: several stations, their voters read in one statement."""
+    return writing.write_stations(run_id, [StationRef.from_message(station) for station in stations])
 
 
 @shared_task
 def write_center_rolls(run_id, center):
-    return writing.write_center_rolls(run_id, center_of(center))
+    return writing.write_center(run_id, CenterRef(*center))
 
 
 @shared_task
 def assign_center_stations(run_id, center):
-    return writing.assign_center_stations(run_id, center_of(center))
+    return writing.assign_center(run_id, CenterRef(*center))
 
 
 @shared_task(ignore_result=True)
-def sum_pages(tallies, run_id, bars, one_task):
-    """Chord body: complete the run from its units' tallies (a list of them for a chunk)."""
+def sum_pages(results, run_id, bars, one_task):
+    """Chord body: complete the run from its units' results (a list of tallies for a chunk)."""
     started = time.time()
-    bars = [*bars, *runs.task_bars(tallies, one_task)]
-    runs.finish_run(run_id, tallies, [*bars, writing.bar("callback", started)])
+    bars = [*bars, *timeline.task_bars(results, one_task)]
+    runs.finish_run(run_id, results, [*bars, writing.bar("callback", started)])
 
 
 @shared_task(ignore_result=True)
@@ -184,10 +205,9 @@ def all_in_one(run, started):
     voters = assign_stations(scope(run))
     logger.info("Run %s: %d voters assigned to stations", run.pk, voters)
     stations = stations_of(scope(run))
-    centers = PollingCenter.objects.in_bulk({center_pk for center_pk, _, _ in stations})
     tallies = []
-    for center_pk, station, _ in stations:
-        tally = writing.write_station_roll(run.pk, centers[center_pk], station)
+    for station in station_refs(stations):
+        tally = writing.write_station(run.pk, station)
         if tally is None:
             return  # the run ended meanwhile (writing logged it)
         tallies.append(tally)
@@ -203,11 +223,10 @@ def parallelize_tasks_by_center_with_join(run, started):
     write their rolls, but nothing sums their pages. The run keeps its lock (no other run,
     no new fake data) until they have ended: then it is failed with Celery's refusal.
     """
-    header, centers = center_group(run, write_center_rolls)
-    runs.count_tasks(run.pk, 1 + centers + 1)
+    header = center_group(run, write_center_rolls)
     body = fail_when_done.si(run.pk).set(task_id=task_id(run, "fail_when_done"))
-    result = send_chord(header, body, task_id(run, "centers"))
-    logger.info("Run %s: queued %d center tasks; now waiting on them (refused)", run.pk, centers)
+    result = send_chord(run, header, body, task_id(run, "centers"))
+    logger.info("Run %s: queued %d center tasks; now waiting on them (refused)", run.pk, len(header.tasks))
     try:
         result.get()
     except RuntimeError as refusal:
@@ -217,10 +236,9 @@ def parallelize_tasks_by_center_with_join(run, started):
 @option()
 def queue_tasks_by_center_with_chord(run, started):
     """Option 3: a task per center (assign, then write its stations' rolls), chord to sum pages."""
-    header, centers = center_group(run, write_center_rolls)
-    runs.count_tasks(run.pk, 1 + centers + 1)
-    send_chord(header, sum_pages_when_done(run, started), task_id(run, "centers"))
-    logger.info("Run %s: queued %d center tasks and a chord to sum their pages", run.pk, centers)
+    header = center_group(run, write_center_rolls)
+    send_chord(run, header, sum_pages_when_done(run, started), task_id(run, "centers"))
+    logger.info("Run %s: queued %d center tasks and a chord to sum their pages", run.pk, len(header.tasks))
 
 
 @option()
@@ -230,26 +248,25 @@ def assign_all_stations_in_parallel(run, started):
     Assignment is quick database work; in parallel it only adds messages and contends
     for the database. Once every center is assigned, printing goes on as in option 5b.
     """
-    header, centers = center_group(run, assign_center_stations)
-    runs.count_tasks(run.pk, 1 + centers + 1)
-    callback = write_rolls_by_station.s(run.pk, writing.bar("orchestrator", started))
+    header = center_group(run, assign_center_stations)
+    # What the second step's chord comes after: this task, the assignments and that step itself.
+    tasks_before = 1 + canvas_size(header) + 1
+    callback = write_rolls_by_station.s(run.pk, writing.bar("orchestrator", started), tasks_before)
     callback = callback.set(task_id=task_id(run, "write_rolls_by_station"))
-    send_chord(header, callback.on_error(record_failure.s(run.pk)), task_id(run, "assignments"))
-    logger.info("Run %s: queued %d station-assignment tasks", run.pk, centers)
+    send_chord(run, header, callback.on_error(record_failure.s(run.pk)), task_id(run, "assignments"))
+    logger.info("Run %s: queued %d station-assignment tasks", run.pk, len(header.tasks))
 
 
 @shared_task(base=RunTask, ignore_result=True)
-def write_rolls_by_station(assignments, run_id, orchestrator_bar):
+def write_rolls_by_station(assignments, run_id, orchestrator_bar, tasks_before):
     """Option 4's second step: write the rolls of the stations assigned, if the run still runs."""
     started = time.time()
-    run = RollRun.objects.get(pk=run_id)
-    if run.status != RollRun.Status.RUNNING:
-        logger.warning("Run %s is %s, not running: its rolls are not written", run_id, run.status)
+    run = RollRun.objects.running().filter(pk=run_id).first()
+    if run is None:
+        logger.warning("Run %s is no longer running: its rolls are not written", run_id)
         return
     stations = stations_of(scope(run))
-    queue_station_chord(
-        run, stations, started, orchestrator_bar, *assignments, tasks_before=1 + len(assignments) + 1
-    )
+    queue_station_chord(run, stations, started, orchestrator_bar, *assignments, tasks_before=tasks_before)
 
 
 @option(**ASSIGNING)
@@ -261,10 +278,9 @@ def assign_stations_and_generate_lists_with_starmap(run, started):
     """
     voters = assign_stations(scope(run))
     stations = stations_of(scope(run))
-    runs.count_tasks(run.pk, 3)
-    starmap = write_station_roll.starmap(station_arguments(run, stations))
+    starmap = write_station_roll.starmap([(run.pk, *ref) for ref in station_refs(stations)])
     starmap = starmap.set(task_id=task_id(run, "starmap"), **LONG_RUNNING)
-    (starmap | sum_pages_when_done(run, started, one_task=True)).delay()
+    send_counted(run, starmap | sum_pages_when_done(run, started, one_task=True))
     logger.info(
         "Run %s: %d voters assigned; queued a starmap over %d stations", run.pk, voters, len(stations)
     )
@@ -295,13 +311,10 @@ def assign_stations_and_generate_lists_in_chunks(run, started):
     voters = assign_stations(scope(run))
     chunks = station_chunks(stations_of(scope(run)))
     header = group(
-        write_station_rolls.s(
-            run.pk, [(center, station) for _, center, station in station_arguments(run, chunk)]
-        ).set(task_id=task_id(run, "chunk", number))
+        write_station_rolls.s(run.pk, station_refs(chunk)).set(task_id=task_id(run, "chunk", number))
         for number, chunk in enumerate(chunks)
     )
-    runs.count_tasks(run.pk, 1 + len(chunks) + 1)
-    send_chord(header, sum_pages_when_done(run, started), task_id(run, "chunks"))
+    send_chord(run, header, sum_pages_when_done(run, started), task_id(run, "chunks"))
     logger.info("Run %s: %d voters assigned; queued %d chunks of stations", run.pk, voters, len(header.tasks))
 
 
@@ -314,22 +327,22 @@ def group_with_error_in_sub_task(run, started):
     """
     assign_stations(scope(run))
     stations = stations_of(scope(run))
-    center_pk = stations[0][0]
-    last_station = max(station for pk, station, _ in stations if pk == center_pk)
-    queue_station_chord(run, stations + [(center_pk, last_station + 1, 0)], started)
+    center_pk = stations[0].center_pk
+    last_station = max(station.station for station in stations if station.center_pk == center_pk)
+    queue_station_chord(run, [*stations, Station(center_pk, last_station + 1, 0)], started)
 
 
 @shared_task(ignore_result=True)
 def delete_old_files():
-    """Beat, daily: the rolls of runs ended more than VOTERROLL_KEEP_FILES_DAYS ago (see runs)."""
-    deleted = runs.delete_old_files()
+    """Beat, daily: the rolls of runs ended more than VOTERROLL_KEEP_FILES_DAYS ago."""
+    deleted = retention.delete_expired_files()
     logger.info("Deleted the rolls of %d runs past VOTERROLL_KEEP_FILES_DAYS", deleted)
     return deleted
 
 
 @shared_task(ignore_result=True)
 def fail_stalled_runs():
-    """Beat: fail runs that have been queued or running for too long (see runs)."""
-    failed = runs.fail_stalled_runs()
+    """Beat: fail runs whose tasks gave no sign of life for too long (see runs.fail_stalled)."""
+    failed = runs.fail_stalled()
     logger.info("Marked %d stalled voter-roll runs failed", failed)
     return failed

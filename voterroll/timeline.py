@@ -1,13 +1,18 @@
 """A run's tasks as a picture: one lane per worker process, one bar per task, on a time axis.
 
-Drawn from RollRun.timeline, which the task that finishes a run writes once: option 1 is one
-bar in one lane, 5a one long bar after its orchestrator, 5b hundreds of short bars in every
-lane, 5c a few long ones in every lane; an idle gap is a gap in a lane.
+Encoded into RollRun.timeline by the task that finishes a run (``encode``), from the bars its
+tasks returned, and drawn from it here: option 1 is one bar in one lane, 5a one long bar
+after its orchestrator, 5b hundreds of short bars in every lane, 5c a few long ones in every
+lane; an idle gap is a gap in a lane.
 """
+
+from collections.abc import Iterable, Iterator
 
 from django.template.loader import render_to_string
 
 from project.charts import axis
+
+from .units import Bar, Tally, UnitResult
 
 WIDTH = 760
 LABEL_WIDTH = 110
@@ -25,6 +30,53 @@ KINDS = {
     "batch": ("#2e7d32", "chunk / starmap"),
     "callback": ("#c62828", "chord body"),
 }
+# A kind this code does not know (a run recorded by another version) is drawn as "other", not refused.
+OTHER = "other"
+DRAWN_KINDS = {**KINDS, OTHER: ("#757575", "other task")}
+
+
+def units(results: Iterable[UnitResult]) -> Iterator[Tally]:
+    """The tallies of single units, with the lists that batches (chunks, starmap) return opened."""
+    for result in results:
+        yield from (unit for unit in (result if isinstance(result, list) else [result]) if unit is not None)
+
+
+def task_bars(results: list[UnitResult], one_task: bool = False) -> list[Bar]:
+    """A bar per task that returned ``results``; a batch (a list) is one bar, as is ``one_task``."""
+    tasks = [list(units(results))] if one_task else results
+    tasks = [[unit for unit in task if unit] if isinstance(task, list) else task for task in tasks]
+    return [
+        Bar(
+            kind="batch",
+            lane=task[0]["lane"],
+            start=min(unit["start"] for unit in task),
+            end=max(unit["end"] for unit in task),
+        )
+        if isinstance(task, list)
+        else Bar(kind=task["kind"], lane=task["lane"], start=task["start"], end=task["end"])
+        for task in tasks
+        if task
+    ]
+
+
+def encode(bars: list[Bar]) -> dict:
+    """``bars`` as RollRun.timeline keeps them: lanes in order of first use, and each bar as
+    [lane index, kind, start ms, end ms] from the first start (compact: 5b has thousands)."""
+    bars = sorted(bars, key=lambda bar: bar["start"])
+    origin = bars[0]["start"] if bars else 0
+    lanes = list(dict.fromkeys(bar["lane"] for bar in bars))
+    return {
+        "lanes": lanes,
+        "bars": [
+            [
+                lanes.index(bar["lane"]),
+                bar["kind"],
+                round(1000 * (bar["start"] - origin)),
+                round(1000 * (bar["end"] - origin)),
+            ]
+            for bar in bars
+        ],
+    }
 
 
 def timeline_context(run):
@@ -41,13 +93,14 @@ def timeline_context(run):
     lanes_bottom = LANE_HEIGHT * len(lanes)
     drawn = []
     for lane, kind, start, end in bars:
+        kind = kind if kind in KINDS else OTHER
         drawn.append(
             {
                 "x": f"{x(start):.1f}",
                 "y": LANE_HEIGHT * lane + (LANE_HEIGHT - BAR_HEIGHT) // 2,
                 "width": f"{max(2.0, x(end) - x(start)):.1f}",
                 "kind": kind,
-                "title": f"{KINDS[kind][1]}: {start / 1000:.3f}–{end / 1000:.3f} s",
+                "title": f"{DRAWN_KINDS[kind][1]}: {start / 1000:.3f}–{end / 1000:.3f} s",
             }
         )
     return {
@@ -71,7 +124,7 @@ def timeline_context(run):
         "kinds": [
             {"name": kind, "colour": colour, "label": label, "x": 125 * index}
             for index, (kind, (colour, label)) in enumerate(
-                (kind, KINDS[kind]) for kind in KINDS if any(bar["kind"] == kind for bar in drawn)
+                (kind, DRAWN_KINDS[kind]) for kind in DRAWN_KINDS if any(bar["kind"] == kind for bar in drawn)
             )
         ],
         "option": run.get_option_display(),

@@ -1,8 +1,9 @@
 """The work itself, one unit at a time: what every option's tasks call.
 
-They take the run's id (for log lines), its folder and the center itself: a task that has
-them already does not load the run or the center again. Each returns a tally of what it did
-and when, in which process, for the run's totals and its timeline.
+A unit takes the run's id (to check that the run still runs, and for log lines) and the
+centers or stations it writes, as references that carry the center's number and name
+(voterroll.units), so that it loads neither the run nor the center again. Each returns a
+tally of what it did and when, in which process, for the run's totals and its timeline.
 """
 
 import logging
@@ -15,26 +16,30 @@ from django.utils import timezone
 from . import files, record, runs
 from .pdf import roll_pdf, sign_pdf, station_gender
 from .stations import assign_stations, roll_rows, stations_of
+from .units import Bar, CenterRef, ListedStation, StationRef, Tally
 
 logger = logging.getLogger(__name__)
 
 LANE = f"{socket.gethostname()}:{{pid}}"
 
 
-def bar(kind, started):
+def bar(kind: str, started: float) -> Bar:
     """A bar of the run's timeline: a ``kind`` of work from ``started`` until now, in this process."""
-    return {"kind": kind, "lane": LANE.format(pid=os.getpid()), "start": started, "end": time.time()}
+    return Bar(kind=kind, lane=LANE.format(pid=os.getpid()), start=started, end=time.time())
 
 
-def tally(kind, center, stations, pages, started):
-    """What a unit did (``center`` is a pk), and its bar."""
-    return {"center": center, "stations": stations, "pages": pages, **bar(kind, started)}
+def tally(
+    kind: str, center: CenterRef, stations: int, pages: int, started: float, listed: list[ListedStation]
+) -> Tally:
+    """What a unit did, and its bar."""
+    return Tally(
+        **bar(kind, started), center=center.pk, stations=stations, pages=pages, stations_listed=listed
+    )
 
 
-def write_station_rolls(run_id, stations):
-    """Write the roll and sign of each (center, station) of ``stations`` into the run's folder,
-    their voters read in one statement; return a tally for each, with the station as the job
-    record lists it.
+def write_stations(run_id: int, stations: list[StationRef]) -> list[Tally | None]:
+    """Write the roll and sign of each of ``stations`` into the run's folder, their voters read
+    in one statement; return a tally for each.
 
     Nones, and nothing written, when the run is no longer running.
     """
@@ -48,17 +53,19 @@ def write_station_rolls(run_id, stations):
         if (center.pk, station) not in rows:
             raise LookupError(f"Center {center.number} has no station {station}")
         folder, voters = rows[center.pk, station]
-        tallies.append(write_rolls(run_id, folder, center, station, voters, started))
+        tallies.append(write_station_files(run_id, folder, center, station, voters, started))
         started = time.time()
     return tallies
 
 
-def write_station_roll(run_id, center, station):
-    """Write one station's roll and sign (see write_station_rolls); its tally, or None."""
-    return write_station_rolls(run_id, [(center, station)])[0]
+def write_station(run_id: int, station: StationRef) -> Tally | None:
+    """Write one station's roll and sign (see write_stations); its tally, or None."""
+    return write_stations(run_id, [station])[0]
 
 
-def write_rolls(run_id, folder, center, station, voters, started):
+def write_station_files(
+    run_id: int, folder: str, center: CenterRef, station: int, voters: list, started: float
+) -> Tally:
     """Draw and store one station's roll and sign; its tally."""
     gender = station_gender(voter[2] for voter in voters)
     (first_number, first_name, _), (last_number, last_name, _) = voters[0], voters[-1]
@@ -77,35 +84,35 @@ def write_rolls(run_id, folder, center, station, voters, started):
         len(voters),
         pages,
     )
-    listed = {
-        "center": [center.number, center.name],
-        "station": station,
-        "gender": gender,
-        "voters": len(voters),
-        "first": [first_number, first_name],
-        "last": [last_number, last_name],
-        "files": written,
-    }
-    return {**tally("station", center.pk, 1, pages, started), "stations_listed": [listed]}
+    listed = ListedStation(
+        center=(center.number, center.name),
+        station=station,
+        gender=gender,
+        voters=len(voters),
+        first=(first_number, first_name),
+        last=(last_number, last_name),
+        files=written,
+    )
+    return tally("station", center, 1, pages, started, [listed])
 
 
-def assign_center_stations(run_id, center):
+def assign_center(run_id: int, center: CenterRef) -> Tally:
     """Re-assign one center's stations; return its tally (no pages)."""
     started = time.time()
     voters = assign_stations([center.pk])
     logger.info("Run %s: center %s: %d voters assigned to stations", run_id, center.number, voters)
-    return tally("assign", center.pk, 0, 0, started)
+    return tally("assign", center, 0, 0, started, [])
 
 
-def write_center_rolls(run_id, center):
+def write_center(run_id: int, center: CenterRef) -> Tally | None:
     """Assign one center's stations and write all its rolls; return its tally (None: run ended)."""
     started = time.time()
     if not runs.is_running(run_id):
         logger.warning("Run %s is no longer running: center %s not written", run_id, center.number)
         return None
     assign_stations([center.pk])
-    stations = [station for _, station, _ in stations_of([center.pk])]
-    tallies = write_station_rolls(run_id, [(center, station) for station in stations])
+    stations = [StationRef(center, station.station) for station in stations_of([center.pk])]
+    tallies = write_stations(run_id, stations)
     if None in tallies:
         return None
     pages = sum(tally["pages"] for tally in tallies)
@@ -117,4 +124,4 @@ def write_center_rolls(run_id, center):
         pages,
     )
     listed = [station for tally in tallies for station in tally["stations_listed"]]
-    return {**tally("center", center.pk, len(stations), pages, started), "stations_listed": listed}
+    return tally("center", center, len(stations), pages, started, listed)

@@ -2,8 +2,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from project.arguments import positive_integer
 from project.outages import commands_refuse_outages
-from voterroll.models import Option, RollRun
-from voterroll.runs import RunRefused, queue_run, wait_for_outcome
+from voterroll.models import RollRun
+from voterroll.options import Option
+from voterroll.runs import RunRefused, start_run, wait_for_outcome
 
 
 def option_list():
@@ -29,7 +30,7 @@ class Command(BaseCommand):
             raise CommandError(f"Unknown option {option!r}. Choose one of:\n{option_list()}")
         try:
             with commands_refuse_outages():
-                run = queue_run(chosen)
+                run = start_run(chosen)
         except RunRefused as refused:
             raise CommandError(f"Nothing queued: {refused}") from None
         self.stdout.write(f"Queued {run}; its rolls go to {run.output_dir} in storage.")
