@@ -37,9 +37,11 @@ run: $(VENV)/.run-deps
 # (REQUIRE_REAL_SERVICES=1: they fail instead).
 test: lint test-embedded test-real test-storage test-faults
 
+# The same checks as .pre-commit-config.yaml: ruff, and no model change without its migration.
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	env -u TEST_DATABASE_URL DJANGO_CONFIGURATION=Test $(BIN)/python manage.py makemigrations --check --dry-run
 
 test-embedded: $(VENV)/.test-deps
 	env -u TEST_DATABASE_URL -u TEST_CELERY_BROKER_URL DJANGO_CONFIGURATION=Test $(BIN)/python -m pytest $(PYTEST_ARGS)

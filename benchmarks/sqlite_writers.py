@@ -22,7 +22,7 @@ PROCESSES, TRANSACTIONS = 4, 250
 def configure_django(database, mode):
     from django.conf import settings
 
-    from project.connections import database_config
+    from project.stack import database_config
 
     config = database_config(f"sqlite:///{database}")
     config["OPTIONS"]["transaction_mode"] = mode

@@ -38,7 +38,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from project.connections import media_storage  # noqa: E402
+from project.stack import media_storage  # noqa: E402
 from tests.s3_stack import moto_store  # noqa: E402
 from tests.workers import running_worker  # noqa: E402
 from voterroll import files  # noqa: E402
@@ -230,10 +230,12 @@ def main(voters, processes, repeat, options, s3):
         runs, (main_mb, process_mb) = run_options(options, processes, repeat, stations, on_disk)
     print_runs(runs, processes, ceiling)
     if s3:
-        with moto_store("benchmark") as on_s3:
-            with override_settings(STORAGES={**settings.STORAGES, "default": media_storage_of(on_s3)}):
-                s3_save, _ = save_milliseconds(stations)
-                s3_runs, _ = run_options(options, processes, repeat, stations, on_s3)
+        with (
+            moto_store("benchmark") as on_s3,
+            override_settings(STORAGES={**settings.STORAGES, "default": media_storage_of(on_s3)}),
+        ):
+            s3_save, _ = save_milliseconds(stations)
+            s3_runs, _ = run_options(options, processes, repeat, stations, on_s3)
         print("With every file on S3 (moto):")
         print_runs(s3_runs, processes, ceiling)
         print_s3_cost(runs, s3_runs, processes, stations)

@@ -5,6 +5,6 @@ import os
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 os.environ.setdefault("DJANGO_CONFIGURATION", "Dev")
 
-from configurations.asgi import get_asgi_application  # noqa: E402
+from configurations.asgi import get_asgi_application
 
 application = get_asgi_application()

@@ -222,7 +222,4 @@ class FilesystemTransport(filesystem.Transport):
                 raise TimeoutError()
             if timeout is not None:
                 retry_in = min(retry_in, timeout - waited)
-            if self._woken.wait(retry_in):
-                retry_in = FIRST_RETRY
-            else:
-                retry_in = min(2 * retry_in, self.polling_interval)
+            retry_in = FIRST_RETRY if self._woken.wait(retry_in) else min(2 * retry_in, self.polling_interval)

@@ -1,4 +1,5 @@
-"""Web requests that meet a busy or absent database get a page that says so, not a 500.
+"""A database outage, told from a wrong query; and web requests that meet one get a page that
+says so, not a 500 (tasks meeting one go back to the queue: project.tasks.DatabaseTask).
 
 The database is locked (SQLite, while fake data is replaced in one long transaction) or away
 (PostgreSQL restarting): the request changed nothing and may be tried again in a moment.
@@ -8,11 +9,22 @@ import contextlib
 import sys
 
 from django.core.management import CommandError
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connections
 from django.template.response import SimpleTemplateResponse
 from django.views import defaults
 
-from .tasks import is_outage
+
+def is_outage(error):
+    """Whether ``error`` says the database went away, rather than that the query was wrong.
+
+    PostgreSQL reports a lost or refused connection as OperationalError or InterfaceError;
+    SQLite reports its mistakes as OperationalError too, and only "database is locked" passes.
+    """
+    if isinstance(error, InterfaceError):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    return connections["default"].vendor != "sqlite" or "locked" in str(error)
 
 
 def busy_page(error):

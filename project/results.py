@@ -19,7 +19,7 @@ from django.db.models.functions import Now
 from django_celery_results.backends import DatabaseBackend as UpstreamDatabaseBackend
 from django_celery_results.models import ChordCounter, TaskResult
 
-from .tasks import is_outage
+from .outages import is_outage
 
 
 class DatabaseBackend(UpstreamDatabaseBackend):

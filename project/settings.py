@@ -15,7 +15,7 @@ from pathlib import Path
 from celery.schedules import crontab
 from configurations import Configuration, values
 
-from .connections import broker_transport_options, database_config, media_storage
+from .stack import broker_transport_options, database_config, media_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

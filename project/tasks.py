@@ -9,25 +9,13 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 
 from .broker import purge_processed_messages
+from .outages import is_outage
 
 logger = logging.getLogger(__name__)
 
 # How long a task whose database went away waits before it goes back to the queue: one
 # redelivery a second, not a busy loop, while the database restarts.
 OUTAGE_PAUSE = 1.0
-
-
-def is_outage(error):
-    """Whether ``error`` says the database went away, rather than that the query was wrong.
-
-    PostgreSQL reports a lost or refused connection as OperationalError or InterfaceError;
-    SQLite reports its mistakes as OperationalError too, and only "database is locked" passes.
-    """
-    if isinstance(error, InterfaceError):
-        return True
-    if not isinstance(error, OperationalError):
-        return False
-    return connections["default"].vendor != "sqlite" or "locked" in str(error)
 
 
 class DatabaseTask(Task):

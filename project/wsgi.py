@@ -5,6 +5,6 @@ import os
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 os.environ.setdefault("DJANGO_CONFIGURATION", "Dev")
 
-from configurations.wsgi import get_wsgi_application  # noqa: E402
+from configurations.wsgi import get_wsgi_application
 
 application = get_wsgi_application()

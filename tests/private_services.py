@@ -84,10 +84,8 @@ def _end(process, sig, timeout):
     """Send ``sig`` to a Popen, wait ``timeout`` s, then SIGKILL its process group."""
     if process.poll() is None:
         process.send_signal(sig)
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        pass
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)  # each was started in a session of its own
     process.wait()

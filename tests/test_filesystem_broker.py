@@ -14,7 +14,7 @@ from kombu import Connection, Consumer, Exchange, Producer, Queue
 
 from project import broker
 from project.broker import FilesystemTransport, ensure_folders
-from project.connections import broker_transport_options
+from project.stack import broker_transport_options
 from tests.tasks import record_delivery
 from tests.utils import wait_until
 from tests.workers import running_worker

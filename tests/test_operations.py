@@ -19,7 +19,7 @@ from kombu import Connection
 from project import broker
 from project.broker import FilesystemTransport, ensure_folders, purge_processed_messages
 from project.celery import app
-from project.connections import broker_transport_options
+from project.stack import broker_transport_options
 from tests.utils import wait_until
 
 

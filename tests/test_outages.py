@@ -52,7 +52,7 @@ def test_queue_task_says_the_database_is_busy_instead_of_a_traceback(monkeypatch
     center_with_voters(3)
     monkeypatch.setattr("voterroll.management.commands.queue_task.start_run", locked)
 
-    with pytest.raises(CommandError, match="The database is busy .* nothing was changed; try again"):
+    with pytest.raises(CommandError, match=r"The database is busy .* nothing was changed; try again"):
         call_command("queue_task", "1")
 
 

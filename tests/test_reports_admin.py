@@ -80,7 +80,7 @@ def test_timeline_draws_a_running_attempt_up_to_now(db):
     assert len(bar_ends(svg, "running")) == 1 and not marker_positions(svg, "finished")
 
 
-@pytest.mark.parametrize("span, step", [(0.35, 0.05), (3.1, 0.5), (42, 10), (600, 100)])
+@pytest.mark.parametrize(("span", "step"), [(0.35, 0.05), (3.1, 0.5), (42, 10), (600, 100)])
 def test_axis_ticks_are_round_numbers_of_seconds(span, step):
     assert tick_step(span) == pytest.approx(step)
 
@@ -114,7 +114,7 @@ def test_change_page_is_read_only_and_refreshes_while_the_report_runs(admin_clie
     assert admin_client.post(url, {}).status_code == 403
 
 
-@pytest.mark.parametrize("model, story", [(ReportGroup, GROUP_STORY), (ReportChord, CHORD_STORY)])
+@pytest.mark.parametrize(("model", "story"), [(ReportGroup, GROUP_STORY), (ReportChord, CHORD_STORY)])
 def test_change_page_stops_refreshing_once_nothing_can_change(admin_client, model, story):
     report = make_report(model, FINISHED, story)
 

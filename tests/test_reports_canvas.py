@@ -1,5 +1,6 @@
 """Group and chord reports run on a real worker: callbacks, retries and their logs."""
 
+import itertools
 import time
 
 import pytest
@@ -128,9 +129,7 @@ def test_retries_are_logged_with_increasing_numbers_under_their_own_task_name(wo
         ("report_group_medium", 1, Status.ERROR),
         ("report_group_medium", 2, Status.FINISHED),
     ]
-    assert all(
-        earlier.finished_dt <= later.created_dt for earlier, later in zip(medium, medium[1:], strict=False)
-    )
+    assert all(earlier.finished_dt <= later.created_dt for earlier, later in itertools.pairwise(medium))
 
 
 def test_the_same_seed_tells_the_same_story_twice(worker):

@@ -27,10 +27,15 @@ def test_a_new_report_sends_its_canvas_once_after_the_commit(transactional_db, s
     assert model.objects.get(pk=report.pk).is_celery_task_sent
 
 
-def test_a_rolled_back_report_sends_nothing(transactional_db, sent):
-    with pytest.raises(RuntimeError), transaction.atomic():
+def save_then_fail():
+    with transaction.atomic():
         ReportChord.objects.create()
         raise RuntimeError("the request failed after the save")
+
+
+def test_a_rolled_back_report_sends_nothing(transactional_db, sent):
+    with pytest.raises(RuntimeError):
+        save_then_fail()
 
     assert sent == []
     assert not ReportChord.objects.exists()
@@ -113,7 +118,7 @@ def test_create_reports_creates_and_sends_count_reports(transactional_db, sent, 
 
 
 @pytest.mark.parametrize(
-    "arguments, message",
+    ("arguments", "message"),
     [
         (["--kind", "group", "--count", "0"], "must be a whole number from 1 to 1,000, not '0'"),
         (["--kind", "group", "--count", "-2"], "must be a whole number from 1 to 1,000, not '-2'"),

@@ -2,7 +2,7 @@
 
 import pytest
 
-from project.connections import database_config
+from project.stack import database_config
 from tests.utils import manage
 
 PRODUCTION_ENV = {

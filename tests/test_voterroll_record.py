@@ -111,7 +111,7 @@ def test_verify_run_passes_a_run_as_written(run):
 
 
 @pytest.mark.parametrize(
-    "change, named",
+    ("change", "named"),
     [
         ("roll", "its SHA-256 differs from the record's"),
         ("truncated sign", "bytes, the record says"),

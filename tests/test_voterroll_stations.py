@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize(
-    "voters, sizes",
+    ("voters", "sizes"),
     [
         (0, []),
         (1, [1]),
@@ -112,7 +112,7 @@ def test_women_and_men_vote_at_separate_balanced_stations_men_numbered_first():
     assert station_genders(center) == [("M", 350), ("M", 350), ("F", 300), ("F", 300)]
 
 
-@pytest.mark.parametrize("women, men", [(24, 600), (600, 24), (3, 1001)])
+@pytest.mark.parametrize(("women", "men"), [(24, 600), (600, 24), (3, 1001)])
 def test_a_gender_below_the_threshold_joins_one_mixed_station_men_listed_first(women, men):
     center = center_of_women_and_men(women, men)
 

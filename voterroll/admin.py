@@ -177,7 +177,8 @@ class RollRunAdmin(admin.ModelAdmin):
             path("<int:pk>/again/", view(self.run_again_view), name="voterroll_rollrun_again"),
             path("<int:pk>/files.zip", view(self.download_zip_view), name="voterroll_rollrun_zip"),
             path("<int:pk>/files/<str:name>", view(self.download_file_view), name="voterroll_rollrun_file"),
-        ] + super().get_urls()
+            *super().get_urls(),
+        ]
 
     def changelist_view(self, request, extra_context=None):
         fail_stalled()  # so that the list tells the truth without waiting for beat

@@ -114,8 +114,8 @@ def font():
 
 def arabic_font_problem():
     """Why Arabic names would not print, or None: for a start-up check and for rolls."""
-    font_name, characters = font()
-    if ARABIC_FORMS <= characters:
+    _font_name, characters = font()
+    if characters >= ARABIC_FORMS:
         return None
     path = next((path for path in FONT_CANDIDATES if path.exists()), "Helvetica")
     return NO_ARABIC_FONT.format(font=path)

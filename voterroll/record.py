@@ -41,8 +41,17 @@ def stations_csv(stations: list[ListedStation]) -> bytes:
     for station in stations:
         roll, sign = station["files"]
         writer.writerow(
-            [*station["center"], station["station"], station["gender"], station["voters"]]
-            + [*station["first"], *station["last"], roll["pages"], roll["name"], sign["name"]]
+            [
+                *station["center"],
+                station["station"],
+                station["gender"],
+                station["voters"],
+                *station["first"],
+                *station["last"],
+                roll["pages"],
+                roll["name"],
+                sign["name"],
+            ]
         )
     return output.getvalue().encode()
 

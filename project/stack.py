@@ -1,4 +1,4 @@
-"""What the settings make of a database URL, a broker URL and where files go."""
+"""The stack the settings choose: a database from its URL, the broker's transport options, where files go."""
 
 from pathlib import Path
 
