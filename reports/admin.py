@@ -12,7 +12,7 @@ from project.formats import local_time, seconds
 from .models import WORK_STEPS, ReportChord, ReportChordTaskLog, ReportGroup, ReportGroupTaskLog
 from .stories import task_name
 from .timeline import render_timeline
-from .work import fail_stalled_reports
+from .work import fail_stalled
 
 
 class TaskLogInline(admin.TabularInline):
@@ -80,7 +80,7 @@ class ReportAdmin(admin.ModelAdmin):
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if object_id:
-            fail_stalled_reports()  # the page tells the truth without waiting for beat
+            fail_stalled()  # the page tells the truth without waiting for beat
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def run_again_view(self, request, pk):

@@ -79,10 +79,13 @@ def register_report_tasks():
             )
 
 
+# Registers report_group_short, report_group_medium, report_group_long, report_group_finished,
+# report_group_error and the same five of report_chord_*: the names the worker log, the task
+# logs and the canvases use (reports.stories.task_name), made here rather than written out.
 register_report_tasks()
 
 
 @shared_task
 def fail_stalled_reports():
     """Beat's watchdog over reports whose canvas never finished."""
-    return work.fail_stalled_reports()
+    return work.fail_stalled()

@@ -89,7 +89,7 @@ def run_callback(kind, step, report_id, attempt, task_id):
         )
 
 
-def fail_stalled_reports():
+def fail_stalled():
     """Mark Error the reports still working that did nothing for REPORTS_STALLED_AFTER seconds.
 
     Their tasks were lost (a worker killed with its messages, a broker that lost them), so

@@ -12,7 +12,7 @@ from kombu import Connection, pools
 
 from project.celery import app
 from reports.models import REPORT_MODELS, ReportChord, ReportGroup, Status
-from reports.work import fail_stalled_reports
+from reports.work import fail_stalled
 from tests.utils import manage
 
 
@@ -163,7 +163,7 @@ def test_watchdog_marks_error_only_the_reports_that_did_nothing_for_the_setting(
     # report's creation, failed it.
     running = long_story.task_logs.create(task_name="report_group_long")
 
-    assert fail_stalled_reports() == 2
+    assert fail_stalled() == 2
 
     assert ReportGroup.objects.get(pk=stalled_group.pk).status == Status.ERROR
     assert ReportChord.objects.get(pk=stalled_chord.pk).status == Status.ERROR
