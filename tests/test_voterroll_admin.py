@@ -1,16 +1,18 @@
 """Admin pages render; runs start from a form; PDFs download only for staff."""
 
 import io
+import json
 import zipfile
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.models import ADDITION, DELETION, LogEntry
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from project.celery import app
 from tests.voterroll_utils import center_with_voters
-from voterroll import files
+from voterroll import files, record
 from voterroll.models import PollingCenter, RollRun
 from voterroll.options import Option
 from voterroll.pdf import roll_pdf
@@ -138,15 +140,42 @@ def test_staff_with_view_permission_only_can_download_but_not_start(client, djan
     assert response.status_code == 200
 
 
-def test_start_form_queues_a_run_of_the_chosen_option(admin_client):
+def test_start_form_queues_a_run_of_the_chosen_option_and_lands_on_its_page_naming_who(admin_client):
     center_with_voters(3)
 
     response = admin_client.post("/admin/voterroll/rollrun/start/", {"option": Option.STARMAP})
 
-    assert response.status_code == 302 and response.url == "/admin/voterroll/rollrun/"
     run = RollRun.objects.get()
+    assert response.status_code == 302 and response.url == f"/admin/voterroll/rollrun/{run.pk}/change/"
     assert (run.option, run.status, run.center) == (Option.STARMAP, "queued", None)
+    assert (run.started_by.username, run.started_from) == ("admin", "Start a run")
+    history = LogEntry.objects.get(object_id=str(run.pk))
+    assert (history.user.username, history.action_flag) == ("admin", ADDITION)
+    page = admin_client.get(response.url).content.decode()
+    assert "admin (Start a run)" in page
     assert admin_client.get("/admin/voterroll/rollrun/start/").status_code == 200
+
+
+def test_deleting_a_run_leaves_who_and_when_in_its_history(admin_client, finished_run):
+    response = admin_client.post(f"/admin/voterroll/rollrun/{finished_run.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302 and not RollRun.objects.exists()
+    deleted = LogEntry.objects.get(object_id=str(finished_run.pk))
+    assert (deleted.user.username, deleted.action_flag) == ("admin", DELETION)
+
+
+def test_a_finished_run_page_lists_its_files_from_its_record_with_the_zip(admin_client, finished_run):
+    entries = [
+        record.store(f"{finished_run.output_dir}/center_7_{n}_sign.pdf", b"%PDF-sign", 1) for n in (1, 2)
+    ]
+    entries += [{"name": f"center_7_{n}.pdf", "pages": 2, "bytes": 2048, "sha256": "0"} for n in (1, 2)]
+    files.save(f"{finished_run.output_dir}/metadata.json", json.dumps({"files": entries}).encode())
+
+    page = admin_client.get(f"/admin/voterroll/rollrun/{finished_run.pk}/change/").content.decode()
+
+    assert 'class="run-files"' in page and page.count("<tr><td>7</td>") == 2
+    assert f"/admin/voterroll/rollrun/{finished_run.pk}/files.zip" in page
+    assert "center_7_2_sign.pdf" in page
 
 
 def test_start_form_shows_why_a_run_cannot_start(admin_client):
@@ -234,9 +263,10 @@ def test_an_ended_run_can_be_run_again_from_its_page(admin_client, finished_run)
     response = admin_client.post(f"/admin/voterroll/rollrun/{finished_run.pk}/again/")
 
     assert "Run again</button>" in page
-    assert response.status_code == 302
     again = RollRun.objects.exclude(pk=finished_run.pk).get()
+    assert response.status_code == 302 and response.url == f"/admin/voterroll/rollrun/{again.pk}/change/"
     assert (again.option, again.center, again.status) == (finished_run.option, center, "queued")
+    assert again.started_by.username == "admin" and str(finished_run.pk) in again.started_from
 
 
 def test_the_run_list_fails_a_stalled_run_without_waiting_for_beat(admin_client, settings):

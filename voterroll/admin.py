@@ -13,13 +13,15 @@ from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from project.formats import local_time, seconds
 
-from . import files
+from . import files, record
 from .charts import duration_chart
 from .models import PollingCenter, RollRun, Voter
 from .options import Option, option_choices
+from .progress import run_progress
 from .retention import delete_run
 from .runs import RunRefused, active_run, fail_stalled, start_run
 from .timeline import render_timeline
@@ -71,13 +73,17 @@ class PollingCenterAdmin(admin.ModelAdmin):
 
     def regenerate_rolls(self, request, center):
         try:
-            run = start_run(Option.CHORD_BY_STATION, center=center)
+            run = start_run(
+                Option.CHORD_BY_STATION, center=center, started_by=request.user, started_from="center renamed"
+            )
         except RunRefused as refused:
             self.message_user(
                 request, f"{center} saved, but its rolls were not regenerated: {refused}", messages.WARNING
             )
         else:
-            self.message_user(request, f"{center} saved; {run} regenerates its rolls.")
+            self.message_user(
+                request, format_html("{} saved; {} regenerates its rolls.", center, run_link(run))
+            )
 
 
 @admin.register(Voter)
@@ -107,13 +113,51 @@ def file_links(run, names):
     return format_html_join(", ", '<a href="{}">{}</a>', links) or None
 
 
+def run_link(run):
+    """``run`` as a link to its page, for a message."""
+    return format_html('<a href="{}">{}</a>', reverse("admin:voterroll_rollrun_change", args=[run.pk]), run)
+
+
+def files_table(run, entries):
+    """The run's files from its job record, a row per station: its roll and sign, pages, size."""
+    by_station = {}
+    for entry in entries:
+        found = files.STATION_FILE.fullmatch(entry["name"])
+        if found:
+            center, station, sign = found.groups()
+            by_station.setdefault((int(center), int(station)), {})["sign" if sign else "roll"] = entry
+    rows = []
+    for (center, station), pair in sorted(by_station.items()):
+        roll, sign = pair.get("roll"), pair.get("sign")
+        links = [
+            format_html(
+                '<a href="{}">{}</a>',
+                reverse("admin:voterroll_rollrun_file", args=[run.pk, e["name"]]),
+                e["name"],
+            )
+            if e
+            else "—"
+            for e in (roll, sign)
+        ]
+        size = sum(e["bytes"] for e in (roll, sign) if e)
+        pages = roll["pages"] if roll else "—"
+        rows.append((center, station, *links, pages, filesizeformat(size)))
+    body = format_html_join(
+        "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows
+    )
+    head = "<tr><th>center</th><th>station</th><th>roll</th><th>sign</th><th>pages</th><th>size</th></tr>"
+    return format_html(
+        '<table class="run-files"><thead>{}</thead><tbody>{}</tbody></table>', mark_safe(head), body
+    )
+
+
 class StartRunForm(forms.Form):
     option = forms.ChoiceField(choices=option_choices)
 
 
 # A run's page: what it is, how it went.
 RUN_FIELDS = [
-    *("option", "center", "status", "queued_dt", "started_dt", "finished_dt", "duration"),
+    *("option", "center", "status", "started_by_whom", "queued", "started", "finished", "duration"),
     *("centers", "stations", "pages", "tasks", "error"),
 ]
 
@@ -136,9 +180,10 @@ class RollRunAdmin(admin.ModelAdmin):
         "short_error",
         "download",
         "disk",
+        "by",
     ]
     list_filter = ["option", "status"]
-    list_select_related = ["center"]
+    list_select_related = ["center", "started_by"]
     fieldsets = [
         (None, {"fields": RUN_FIELDS}),
         # Thousands of links for a big run: folded until asked for.
@@ -211,13 +256,33 @@ class RollRunAdmin(admin.ModelAdmin):
         label = run.get_option_display()
         return f"{label}, center {run.center.number}" if run.center else label
 
+    # A readonly field shows None as "None" (a list column shows its dash): these say "-".
     @admin.display(description="queued", ordering="queued_dt")
     def queued(self, run):
-        return local_time(run.queued_dt)
+        return local_time(run.queued_dt) or "-"
+
+    @admin.display(description="started", ordering="started_dt")
+    def started(self, run):
+        return local_time(run.started_dt) or "-"
+
+    @admin.display(description="finished", ordering="finished_dt")
+    def finished(self, run):
+        return local_time(run.finished_dt) or "-"
+
+    @admin.display(description="by")
+    def by(self, run):
+        return run.started_by.get_username() if run.started_by else (run.started_from or None)
+
+    @admin.display(description="started by")
+    def started_by_whom(self, run):
+        who = run.started_by.get_username() if run.started_by else None
+        if who and run.started_from:
+            return f"{who} ({run.started_from})"
+        return who or run.started_from or "-"
 
     @admin.display(description="duration")
     def duration(self, run):
-        return seconds(run.duration)
+        return seconds(run.duration) or "-"
 
     @admin.display(description="error")
     def short_error(self, run):
@@ -231,11 +296,27 @@ class RollRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="files")
     def roll_files(self, run):
-        return file_links(run, files.run_files(run.output_dir))
+        """A finished run's files from its job record (one read, whatever the store); the files
+        an unfinished run left, listed from storage."""
+        if run.files_deleted_dt:
+            return None
+        entries = record.read_entries(run) if run.status == RollRun.Status.FINISHED else None
+        if entries is None:
+            return file_links(run, files.run_files(run.output_dir))
+        return format_html(
+            '<p><a href="{}">Download all as a zip</a> · {} · job record: {}</p>{}',
+            reverse("admin:voterroll_rollrun_zip", args=[run.pk]),
+            filesizeformat(run.file_bytes),
+            file_links(run, [f"{run.output_dir}/{name}" for name in files.RECORD_FILES]),
+            files_table(run, entries),
+        )
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj:
-            context["timeline"] = render_timeline(obj)  # drawn across the page, under the fields
+            progress = run_progress(obj)
+            context["progress"] = progress
+            # Drawn across the page, under the fields: while it runs, from the tasks done so far.
+            context["timeline"] = render_timeline(obj, progress.timeline if progress else None)
             context["can_run_again"] = obj.status not in RollRun.ACTIVE and self.can_start_runs(request)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
@@ -248,12 +329,13 @@ class RollRunAdmin(admin.ModelAdmin):
         form = StartRunForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                run = start_run(form.cleaned_data["option"])
+                run = start_run(
+                    form.cleaned_data["option"], started_by=request.user, started_from="Start a run"
+                )
             except RunRefused as refused:
                 form.add_error("option", str(refused))
             else:
-                self.message_user(request, f"Queued {run}.")
-                return redirect("admin:voterroll_rollrun_changelist")
+                return self.show_started_run(request, run, "Queued {}: its page shows it as it runs.")
         context = {
             **self.admin_site.each_context(request),
             "title": "Start a voter-roll run",
@@ -270,12 +352,22 @@ class RollRunAdmin(admin.ModelAdmin):
             raise PermissionDenied
         ended = get_object_or_404(RollRun, pk=pk)
         try:
-            run = start_run(ended.option, center=ended.center)
+            run = start_run(
+                ended.option,
+                center=ended.center,
+                started_by=request.user,
+                started_from=f"Run again of run {pk}",
+            )
         except RunRefused as refused:
             self.message_user(request, str(refused), messages.WARNING)
             return redirect("admin:voterroll_rollrun_change", pk)
-        self.message_user(request, f"Queued {run}, again.")
-        return redirect("admin:voterroll_rollrun_changelist")
+        return self.show_started_run(request, run, "Queued {}, again: its page shows it as it runs.")
+
+    def show_started_run(self, request, run, message):
+        """After a run is queued from here: its history says who, and the user lands on its page."""
+        self.log_addition(request, run, [{"added": {}}])
+        self.message_user(request, format_html(message, run_link(run)))
+        return redirect("admin:voterroll_rollrun_change", run.pk)
 
     def viewable_run(self, request, pk):
         if not self.has_view_permission(request):

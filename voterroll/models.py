@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import Q, Value
 
@@ -123,6 +124,22 @@ class RollRun(models.Model):
     pages = models.PositiveIntegerField(default=0)
     # Celery tasks the run queued, its own included.
     tasks = models.PositiveIntegerField(default=0)
+    # What its canvas will do, recorded when it is sent (voterroll.tasks.send_counted): progress
+    # is told from the results of that chord's header stored so far (voterroll.progress).
+    header_id = models.CharField(max_length=255, blank=True, editable=False)
+    planned_stations = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    planned_pages = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # Who started it: a user (the admin), and from where (the admin's form, Run again, a center
+    # renamed, a command).
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    started_from = models.CharField(max_length=100, blank=True, editable=False)
     # The option task that claimed the run: delivered again, it may go on (runs.mark_running).
     task_id = models.CharField(max_length=255, blank=True, editable=False)
     error = models.TextField(blank=True)

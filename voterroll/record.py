@@ -86,6 +86,14 @@ def write_record(run, stations: list[ListedStation], finished: datetime) -> int:
     return sum(entry["bytes"] for entry in entries) + len(document) + len(digest)
 
 
+def read_entries(run) -> list[FileEntry] | None:
+    """The files ``run``'s job record lists; None when it has none (or not a readable one)."""
+    try:
+        return json.loads(files.read(f"{run.output_dir}/metadata.json"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def verify(run):
     """What does not match ``run``'s record, a line each (nothing: every file matches); and how
     many files were checked."""

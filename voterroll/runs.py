@@ -20,7 +20,7 @@ from django.utils import timezone
 from . import record, timeline
 from .models import PollingCenter, RollRun, VoterRegistration
 from .options import Option
-from .units import Bar, UnitResult
+from .units import Bar, Plan, UnitResult
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,9 @@ class RunRefused(Exception):
     """A run cannot start now; the message says why, for a command or a form to show."""
 
 
-def create_run(option: Option, center: PollingCenter | None = None) -> RollRun:
+def create_run(
+    option: Option, center: PollingCenter | None = None, started_by=None, started_from=""
+) -> RollRun:
     """A queued RollRun of ``option`` (for one ``center``, or all), or RunRefused.
 
     Only one run may be queued or running at a time (a database constraint makes that hold
@@ -54,7 +56,13 @@ def create_run(option: Option, center: PollingCenter | None = None) -> RollRun:
     refuse_while_a_run_is_active()
     try:
         with transaction.atomic():
-            run = RollRun.objects.create(option=option, center=center, progress_dt=timezone.now())
+            run = RollRun.objects.create(
+                option=option,
+                center=center,
+                progress_dt=timezone.now(),
+                started_by=started_by,
+                started_from=started_from,
+            )
             # The token keeps a folder from a run of an earlier database (ids start again
             # after a reset) from mixing its PDFs into this run's.
             run.output_dir = f"voterroll/run-{run.pk}-{secrets.token_hex(4)}"
@@ -64,14 +72,16 @@ def create_run(option: Option, center: PollingCenter | None = None) -> RollRun:
     return run
 
 
-def start_run(option: Option, center: PollingCenter | None = None) -> RollRun:
+def start_run(
+    option: Option, center: PollingCenter | None = None, started_by=None, started_from=""
+) -> RollRun:
     """Create a queued run of ``option`` and send its task once the run is committed (what
     ``queue_task`` and the admin's *Start a run* do).
 
     Raises RunRefused (with a message for the user) when it cannot start, or when the broker
     refuses its task: at once outside a transaction, else when it commits.
     """
-    run = create_run(option, center)
+    run = create_run(option, center, started_by, started_from)
     transaction.on_commit(partial(send_run, run.pk, Option(option).task_name))
     return run
 
@@ -149,10 +159,14 @@ def is_running(run_id: int) -> bool:
     return RollRun.objects.running().filter(pk=run_id).exists()
 
 
-def count_tasks(run_id: int, total: int) -> None:
-    """Record how many tasks the run has queued, its own included: a total, not an increment,
-    so that a task delivered again and sending its work again counts it once."""
-    RollRun.objects.filter(pk=run_id).update(tasks=total, progress_dt=timezone.now())
+def record_sent(run_id: int, tasks: int, plan: Plan | None = None) -> None:
+    """Record how many tasks the run has queued, its own included (a total, not an increment,
+    so that a task delivered again and sending its work again counts it once), and the
+    ``plan`` of what they will do, from which its progress is told."""
+    planned = {"header_id": plan.header_id, "planned_stations": plan.stations, "planned_pages": plan.pages}
+    RollRun.objects.filter(pk=run_id).update(
+        tasks=tasks, progress_dt=timezone.now(), **(planned if plan else {})
+    )
 
 
 # Seconds between two signs of life one process writes for a run; the run is stalled only

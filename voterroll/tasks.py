@@ -21,7 +21,7 @@ from project.tasks import DatabaseTask
 from . import pdf, retention, runs, timeline, writing
 from .models import PollingCenter, RollRun
 from .stations import assign_stations, centers_with_voters, station_chunks, stations_of
-from .units import CenterRef, Station, StationRef
+from .units import CenterRef, Plan, Station, StationRef
 
 logger = get_task_logger(__name__)
 
@@ -100,21 +100,36 @@ def canvas_size(canvas: Signature) -> int:
     return 1
 
 
-def send_counted(run: RollRun, canvas: Signature, tasks_before: int = 1, **options):
+def send_counted(run: RollRun, canvas: Signature, tasks_before: int = 1, plan: Plan | None = None, **options):
     """Send ``canvas`` and record how many tasks the run has sent: ``tasks_before`` (the
-    option's own task, and whatever came before it) and every task of the canvas.
+    option's own task, and whatever came before it) and every task of the canvas; and its
+    ``plan``, for the run's progress.
 
     A total, not an increment: a task delivered again and sending its canvas again counts it once.
     """
-    runs.count_tasks(run.pk, tasks_before + canvas_size(canvas))
+    runs.record_sent(run.pk, tasks_before + canvas_size(canvas), plan)
     return canvas.apply_async(**options)
 
 
-def send_chord(run: RollRun, header: group, body: Signature, group_id: str, tasks_before: int = 1):
+def send_chord(
+    run: RollRun,
+    header: group,
+    body: Signature,
+    group_id: str,
+    tasks_before: int = 1,
+    stations: list[Station] | None = None,
+):
     """``header | body``, counted, under fixed ids: the header's group, as the chord's own id (a
-    group piped into a task loses its own options), and the body, as it was given."""
+    group piped into a task loses its own options), and the body, as it was given. The run's
+    progress is told from the header's results, against ``stations`` when they are known."""
     canvas = (header | body).set(task_id=group_id)
-    return send_counted(run, canvas, tasks_before, task_id=body.options["task_id"])
+    plan = Plan(group_id, *planned(stations) if stations is not None else (None, None))
+    return send_counted(run, canvas, tasks_before, plan, task_id=body.options["task_id"])
+
+
+def planned(stations: list[Station]) -> tuple[int, int]:
+    """The stations and roll pages a canvas over ``stations`` will write."""
+    return len(stations), sum(pdf.roll_pages(station.voters) for station in stations)
 
 
 def sum_pages_when_done(run, orchestrator_started, *earlier_bars, one_task=False):
@@ -136,7 +151,7 @@ def queue_station_chord(run, stations: list[Station], started, *earlier_bars, ta
         for ref in station_refs(stations)
     )
     body = sum_pages_when_done(run, started, *earlier_bars)
-    send_chord(run, header, body, task_id(run, "stations"), tasks_before)
+    send_chord(run, header, body, task_id(run, "stations"), tasks_before, stations)
     logger.info("Run %s: queued %d station tasks and a chord to sum their pages", run.pk, len(stations))
 
 
@@ -205,6 +220,7 @@ def all_in_one(run, started):
     voters = assign_stations(scope(run))
     logger.info("Run %s: %d voters assigned to stations", run.pk, voters)
     stations = stations_of(scope(run))
+    runs.record_sent(run.pk, 1, Plan("", *planned(stations)))  # one task: nothing stored until it ends
     tallies = []
     for station in station_refs(stations):
         tally = writing.write_station(run.pk, station)
@@ -280,7 +296,8 @@ def assign_stations_and_generate_lists_with_starmap(run, started):
     stations = stations_of(scope(run))
     starmap = write_station_roll.starmap([(run.pk, *ref) for ref in station_refs(stations)])
     starmap = starmap.set(task_id=task_id(run, "starmap"), **LONG_RUNNING)
-    send_counted(run, starmap | sum_pages_when_done(run, started, one_task=True))
+    plan = Plan("", *planned(stations))  # one task: nothing stored until it ends
+    send_counted(run, starmap | sum_pages_when_done(run, started, one_task=True), plan=plan)
     logger.info(
         "Run %s: %d voters assigned; queued a starmap over %d stations", run.pk, voters, len(stations)
     )
@@ -309,12 +326,13 @@ def assign_stations_and_generate_lists_in_chunks(run, started):
     fifth of the worker's time on PostgreSQL.
     """
     voters = assign_stations(scope(run))
-    chunks = station_chunks(stations_of(scope(run)))
+    stations = stations_of(scope(run))
+    chunks = station_chunks(stations)
     header = group(
         write_station_rolls.s(run.pk, station_refs(chunk)).set(task_id=task_id(run, "chunk", number))
         for number, chunk in enumerate(chunks)
     )
-    send_chord(run, header, sum_pages_when_done(run, started), task_id(run, "chunks"))
+    send_chord(run, header, sum_pages_when_done(run, started), task_id(run, "chunks"), stations=stations)
     logger.info("Run %s: %d voters assigned; queued %d chunks of stations", run.pk, voters, len(header.tasks))
 
 

@@ -59,11 +59,13 @@ def task_bars(results: list[UnitResult], one_task: bool = False) -> list[Bar]:
     ]
 
 
-def encode(bars: list[Bar]) -> dict:
+def encode(bars: list[Bar], origin: float | None = None) -> dict:
     """``bars`` as RollRun.timeline keeps them: lanes in order of first use, and each bar as
-    [lane index, kind, start ms, end ms] from the first start (compact: 5b has thousands)."""
+    [lane index, kind, start ms, end ms] from ``origin`` (the first start unless given; compact:
+    5b has thousands)."""
     bars = sorted(bars, key=lambda bar: bar["start"])
-    origin = bars[0]["start"] if bars else 0
+    if origin is None:
+        origin = bars[0]["start"] if bars else 0
     lanes = list(dict.fromkeys(bar["lane"] for bar in bars))
     return {
         "lanes": lanes,
@@ -79,9 +81,10 @@ def encode(bars: list[Bar]) -> dict:
     }
 
 
-def timeline_context(run):
-    """What the SVG template draws for ``run``, in pixels; None when it recorded no timeline."""
-    lanes, bars = run.timeline.get("lanes"), run.timeline.get("bars")
+def timeline_context(encoded: dict, option: str):
+    """What the SVG template draws for ``encoded`` (as ``encode`` made it), in pixels; None when
+    it holds no bar."""
+    lanes, bars = encoded.get("lanes"), encoded.get("bars")
     if not bars:
         return None
     axis_end, tick_values = axis(max(0.001, max(end for _, _, _, end in bars) / 1000))
@@ -127,10 +130,11 @@ def timeline_context(run):
                 (kind, DRAWN_KINDS[kind]) for kind in DRAWN_KINDS if any(bar["kind"] == kind for bar in drawn)
             )
         ],
-        "option": run.get_option_display(),
+        "option": option,
     }
 
 
-def render_timeline(run):
-    context = timeline_context(run)
+def render_timeline(run, encoded: dict | None = None) -> str:
+    """The SVG of ``run``'s timeline: the one it recorded, or ``encoded`` (a run still running)."""
+    context = timeline_context(run.timeline if encoded is None else encoded, run.get_option_display())
     return render_to_string("voterroll/timeline.svg", context) if context else ""

@@ -81,5 +81,14 @@ class Tally(Bar):
     stations_listed: list[ListedStation]
 
 
+class Plan(NamedTuple):
+    """What a run's canvas will do, recorded as it is sent: its progress is then told from the
+    results of ``header_id``'s tasks stored so far, with no write per task."""
+
+    header_id: str  # the chord header whose tasks are the run's units
+    stations: int | None  # None: the units assign them (option 3)
+    pages: int | None
+
+
 # What a unit task returns: a tally; a chunk's list of them; None once its run has ended.
 UnitResult = Tally | list[Tally | None] | None

@@ -54,10 +54,15 @@ def base_url(live_server):
 
 @pytest.fixture
 def screenshot(page, request):
-    """Save the page as the test left it under test-artifacts/, for a person to look at."""
-    yield
+    """Save the page as the test left it under test-artifacts/, for a person to look at; and,
+    called with a label, as it is at that moment."""
     ARTIFACTS.mkdir(exist_ok=True)
     name = re.sub(r"[^\w-]+", "_", request.node.name)
+
+    def take(label):
+        page.screenshot(path=ARTIFACTS / f"{name}-{label}.png", full_page=True)
+
+    yield take
     page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
 
 

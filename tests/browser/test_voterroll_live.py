@@ -1,6 +1,7 @@
 """Staff start a voter-roll run in the admin, watch it finish and download its PDFs."""
 
 import re
+import time
 import zipfile
 
 from django.contrib.auth import get_user_model
@@ -18,7 +19,9 @@ def test_staff_start_option_5b_watch_it_finish_and_download_its_pdfs(staff_page)
     staff_page.get_by_role("button", name="Queue it").click()
 
     expect(staff_page.locator(".messagelist")).to_contain_text("Queued Run")
-    # The list reloads by itself while the run is active: no reload here.
+    # Its own page, which reloads by itself while the run is active: no reload here.
+    expect(staff_page.locator(".field-status .readonly")).to_have_text("Finished", timeout=60_000)
+    staff_page.goto("/admin/voterroll/rollrun/")
     row = staff_page.locator("#result_list tbody tr").first
     expect(row.locator("td.field-status")).to_have_text("Finished", timeout=60_000)
     run = RollRun.objects.get()
@@ -61,10 +64,7 @@ def test_a_run_page_draws_each_task_in_the_lane_of_its_worker_process(staff_page
     staff_page.goto("/admin/voterroll/rollrun/start/")
     staff_page.get_by_label("Option").select_option(label="5c · chord over chunks of stations")
     staff_page.get_by_role("button", name="Queue it").click()
-    row = staff_page.locator("#result_list tbody tr").first
-    expect(row.locator("td.field-status")).to_have_text("Finished", timeout=60_000)
-
-    row.locator("th a").click()
+    expect(staff_page.locator(".field-status .readonly")).to_have_text("Finished", timeout=60_000)
 
     timeline = staff_page.locator("svg.run-timeline")
     expect(timeline).to_be_visible()
@@ -75,3 +75,37 @@ def test_a_run_page_draws_each_task_in_the_lane_of_its_worker_process(staff_page
     expect(timeline.locator("rect.bar.callback")).to_have_count(1)
     assert chunks > 1 and timeline.bounding_box()["width"] > 600
     timeline.scroll_into_view_if_needed()
+
+
+def test_a_running_run_shows_its_progress_and_a_growing_timeline_before_it_ends(staff_page, screenshot):
+    replace_voter_data(60_000, seed=5)
+    staff_page.goto("/admin/voterroll/rollrun/start/")
+    staff_page.get_by_label("Option").select_option(label="5b · chord by station")
+    staff_page.get_by_role("button", name="Queue it").click()
+    expect(staff_page.locator(".messagelist")).to_contain_text("its page shows it as it runs")
+
+    readings, bars = [], []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = staff_page.locator(".field-status .readonly").inner_text()
+        if status == "Finished":
+            break
+        progress = staff_page.locator("#run-progress p")
+        if status == "Running" and progress.count() and "stations" in progress.inner_text():
+            drawn = staff_page.locator("svg.run-timeline rect.bar").count()
+            if drawn and (not readings or progress.inner_text() != readings[-1]):
+                readings.append(progress.inner_text())
+                bars.append(drawn)
+                if len(readings) == 2:
+                    screenshot("run-in-progress")
+        staff_page.reload()
+
+    run = RollRun.objects.get()
+    assert run.status == "finished", run.error
+    assert len(readings) >= 2, readings  # two different readings while it ran
+    assert bars[-1] >= bars[0] > 0 and bars[-1] < run.stations + 2  # a partial timeline, growing
+    assert re.search(r"[\d,]+ of [\d,]+ stations · [\d,]+ of [\d,]+ pages", readings[0])
+    staff_page.reload()
+    expect(staff_page.locator("#run-progress")).to_have_count(0)
+    expect(staff_page.locator("svg.run-timeline rect.bar")).to_have_count(run.stations + 2)
+    screenshot("run-finished")
