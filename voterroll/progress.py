@@ -79,8 +79,10 @@ def run_progress(run: RollRun) -> Progress | None:
     plan = {"planned_stations": run.planned_stations, "planned_pages": run.planned_pages}
     counter = ChordCounter.objects.filter(group_id=run.header_id).first() if run.header_id else None
     if counter is None:
+        # With a header sent and its counter gone, the header has completed: all planned is written.
+        written = (run.planned_stations or 0, run.planned_pages or 0) if run.header_id else (0, 0)
         return Progress(
-            elapsed, 0, None, 0, 0, rate=None, remaining=None, timeline={}, note=untold(run), **plan
+            elapsed, 0, None, *written, rate=None, remaining=None, timeline={}, note=untold(run), **plan
         )
     task_ids = [result.id for result in counter.group_result(app=current_app).results]
     stored = TaskResult.objects.filter(task_id__in=task_ids, status=states.SUCCESS).only(
