@@ -37,7 +37,9 @@ def tally(center, stations, pages, start):
     }
 
 
-def test_progress_counts_the_stored_results_of_the_runs_chord_header():
+@pytest.fixture
+def half_done_run():
+    """A 5c run running, two of its four chunks' results stored (210 of 400 pages)."""
     center = center_with_voters(3)
     run = mark_running(create_run(Option.CHORD_OF_CHUNKS).pk, "task-1")
     header = [f"chunk-{n}" for n in range(4)]
@@ -56,6 +58,11 @@ def test_progress_counts_the_stored_results_of_the_runs_chord_header():
         )
     TaskResult.objects.create(task_id=header[2], status=states.STARTED, result="null")
     run.refresh_from_db()
+    return run
+
+
+def test_progress_counts_the_stored_results_of_the_runs_chord_header(half_done_run):
+    run = half_done_run
 
     with CaptureQueriesContext(connection) as queries:
         progress = run_progress(run)
@@ -65,6 +72,12 @@ def test_progress_counts_the_stored_results_of_the_runs_chord_header():
     assert progress.share == pytest.approx(210 / 400)
     assert progress.remaining > 0 and len(progress.timeline["bars"]) == 2
     assert "2 of 4 tasks · 20 of 40 stations · 210 of 400 pages" in progress.summary()
+
+
+def test_the_run_list_says_how_far_a_running_run_has_got(admin_client, half_done_run):
+    page = admin_client.get("/admin/voterroll/rollrun/").content.decode()
+
+    assert "Running · 52%" in page
 
 
 def test_a_one_task_option_says_plainly_it_cannot_show_progress():

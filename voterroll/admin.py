@@ -170,7 +170,7 @@ class RollRunAdmin(admin.ModelAdmin):
     list_display = [
         "id",
         "what",
-        "status",
+        "state",
         "queued",
         "duration",
         "centers",
@@ -268,6 +268,14 @@ class RollRunAdmin(admin.ModelAdmin):
     @admin.display(description="finished", ordering="finished_dt")
     def finished(self, run):
         return local_time(run.finished_dt) or "-"
+
+    @admin.display(description="status", ordering="status")
+    def state(self, run):
+        """Its status; while it runs, how far it has got (one run at most: one read of results)."""
+        progress = run_progress(run)
+        if progress is None or progress.share is None:
+            return run.get_status_display()
+        return f"{run.get_status_display()} · {progress.share:.0%}, {progress.elapsed:.0f} s"
 
     @admin.display(description="by")
     def by(self, run):

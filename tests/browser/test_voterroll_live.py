@@ -23,7 +23,7 @@ def test_staff_start_option_5b_watch_it_finish_and_download_its_pdfs(staff_page)
     expect(staff_page.locator(".field-status .readonly")).to_have_text("Finished", timeout=60_000)
     staff_page.goto("/admin/voterroll/rollrun/")
     row = staff_page.locator("#result_list tbody tr").first
-    expect(row.locator("td.field-status")).to_have_text("Finished", timeout=60_000)
+    expect(row.locator("td.field-state")).to_have_text("Finished", timeout=60_000)
     run = RollRun.objects.get()
     expect(row.locator("td.field-pages")).to_have_text(str(run.pages))
     assert run.pages > 0 and run.stations >= 3
