@@ -1,12 +1,14 @@
 """Every option on the same voters, from queueing to the final callback, beside the ceiling.
 
-    .venv/bin/python benchmarks/voterroll_options.py [--voters N] [--processes P] [--repeat R]
+    .venv/bin/python benchmarks/voterroll_options.py [--voters N[,N...]] [--processes P] [--repeat R]
                                                      [--options 1,5b,5c] [--s3]
 
 Runs against the database and broker the environment names (DJANGO_CONFIGURATION=Dev, the
 embedded stack under VAR_DIR, unless DATABASE_URL and CELERY_BROKER_URL say otherwise). It
 migrates, replaces the voter data with N fake voters (100,000) unless it holds N already,
-starts its own worker with P processes (2) and stops it at the end.
+starts its own worker with P processes (2) and stops it at the end. Several sizes
+(``--voters 10000,100000,1000000``) run one after the other, and a last table shows each
+option's seconds per 100,000 voters at every size: flat when the option grows linearly.
 
 The ceiling is what the PDF writer alone does (each station's roll and sign) on one process (their
 voters read beforehand), times P: no messages, no results, no database. Each option is
@@ -43,7 +45,8 @@ from tests.s3_stack import moto_store  # noqa: E402
 from tests.workers import running_worker  # noqa: E402
 from voterroll import files  # noqa: E402
 from voterroll.fake_data import replace_voter_data  # noqa: E402
-from voterroll.models import Option, RollRun, Voter  # noqa: E402
+from voterroll.models import RollRun, Voter  # noqa: E402
+from voterroll.options import Option  # noqa: E402
 from voterroll.pdf import roll_pdf, sign_pdf, station_gender  # noqa: E402
 from voterroll.runs import start_run, wait_for_outcome  # noqa: E402
 from voterroll.stations import assign_stations, station_voters, stations_of  # noqa: E402
@@ -203,7 +206,7 @@ def print_s3_cost(on_disk, on_s3, processes, stations):
     print()
 
 
-def main(voters, processes, repeat, options, s3):
+def main(sizes, processes, repeat, options, s3):
     call_command("migrate", verbosity=0)
     database = connection.vendor
     if database == "postgresql":
@@ -212,6 +215,31 @@ def main(voters, processes, repeat, options, s3):
     machine = platform.processor() or platform.machine()
     print(f"machine:  {machine}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"stack:    {database}, broker {broker}, {processes} worker processes")
+    by_size = {}
+    for voters in sizes:
+        print(f"\n## {voters:,} voters\n")
+        by_size[voters] = run_size(voters, processes, repeat, options, s3)
+    if len(sizes) > 1:
+        print_growth(by_size)
+
+
+def print_growth(by_size):
+    """Each option's seconds, and seconds per 100,000 voters, at every size."""
+    sizes = list(by_size)
+    print("Growth with N: seconds (seconds per 100,000 voters)\n")
+    print("| option | " + " | ".join(f"{size:,}" for size in sizes) + " |")
+    print("|---|" + "---:|" * len(sizes))
+    for option in by_size[sizes[0]]:
+        cells = []
+        for size in sizes:
+            seconds = run_seconds(by_size[size][option])
+            cells.append(f"{seconds:.2f} ({seconds * 100_000 / size:.2f})")
+        print(f"| {option.alias} | " + " | ".join(cells) + " |")
+    print()
+
+
+def run_size(voters, processes, repeat, options, s3):
+    """The options at ``voters`` voters, printed; their median runs, by option."""
     if Voter.objects.count() != voters or Voter.objects.filter(gender="").exists():
         centers, seconds = timed(replace_voter_data, voters)
         print(f"data:     {voters:,} fake voters in {centers:,} centers in {seconds:.1f} s")
@@ -249,6 +277,7 @@ def main(voters, processes, repeat, options, s3):
     largest = max(runs.values(), key=lambda run: len(run.timeline.get("bars", [])))
     bars = len(largest.timeline["bars"])
     print(f"admin:    run page with {bars:,} timeline bars in {render_seconds(largest):.2f} s")
+    return runs
 
 
 def media_storage_of(variables):
@@ -262,7 +291,7 @@ def media_storage_of(variables):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--voters", type=int, default=100_000)
+    parser.add_argument("--voters", default="100000", help="voters, or several sizes: 10000,100000,1000000")
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3, help="runs per option; the median is shown")
     parser.add_argument("--options", default=",".join(option.alias for option in Option))
@@ -271,4 +300,8 @@ if __name__ == "__main__":
     chosen = [Option.from_alias(alias) for alias in arguments.options.split(",")]
     if None in chosen:
         parser.error(f"unknown option in {arguments.options!r}")
-    main(arguments.voters, arguments.processes, arguments.repeat, chosen, arguments.s3)
+    try:
+        sizes = [int(size) for size in arguments.voters.split(",")]
+    except ValueError:
+        parser.error(f"--voters takes whole numbers separated by commas, not {arguments.voters!r}")
+    main(sizes, arguments.processes, arguments.repeat, chosen, arguments.s3)
