@@ -1,6 +1,12 @@
 """The management commands: fake data at the right shape, runs queued, bad input refused."""
 
+import os
 import re
+import select
+import signal
+import subprocess
+import sys
+import time
 from collections import Counter
 from datetime import timedelta
 from io import StringIO
@@ -12,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from project.celery import app
+from tests.utils import BASE_DIR
 from tests.voterroll_utils import wait_for_outcome
 from voterroll import runs
 from voterroll.fake_data import person_names
@@ -24,7 +31,7 @@ from voterroll.tasks import ASSIGNING, LONG_RUNNING
 @pytest.mark.django_db
 def test_fake_data_replaces_all_voters_across_uneven_school_like_centers():
     call_command("create_fake_voter_data", "50")
-    call_command("create_fake_voter_data", "3000")
+    call_command("create_fake_voter_data", "3000", yes=True)
 
     assert Voter.objects.count() == VoterRegistration.objects.count() == 3000
     assert Voter.objects.values("number").distinct().count() == 3000
@@ -40,7 +47,7 @@ def test_fake_data_is_the_same_for_the_same_seed():
     call_command("create_fake_voter_data", "200", seed=5)
     first = list(Voter.objects.order_by("pk").values_list("number", "name"))
 
-    call_command("create_fake_voter_data", "200", seed=5)
+    call_command("create_fake_voter_data", "200", seed=5, yes=True)
 
     assert list(Voter.objects.order_by("pk").values_list("number", "name")) == first
 
@@ -112,10 +119,96 @@ def test_fake_data_interrupted_says_so_and_leaves_the_data_as_it_was(monkeypatch
 
     monkeypatch.setattr("voterroll.fake_data.insert_rows", lambda *args, **kwargs: interrupt(args))
     with pytest.raises(CommandError, match="Interrupted: the voter data is as it was") as refusal:
-        call_command("create_fake_voter_data", "500")
+        call_command("create_fake_voter_data", "500", yes=True)
 
     assert refusal.value.returncode == 130
     assert list(Voter.objects.values_list("number", flat=True)) == before
+
+
+class Terminal(StringIO):
+    """Typed answers, on what the command takes for a terminal."""
+
+    def isatty(self):
+        return True
+
+
+@pytest.mark.django_db
+def test_fake_data_without_a_terminal_refuses_to_replace_voters_unless_told_yes():
+    call_command("create_fake_voter_data", "20", stdin=StringIO())  # none yet: nothing to lose
+    before = list(Voter.objects.values_list("number", flat=True))
+
+    with pytest.raises(CommandError, match=r"20 voters in 1 polling center exist .* --yes") as refusal:
+        call_command("create_fake_voter_data", "30", stdin=StringIO())
+
+    assert refusal.value.returncode == 1
+    assert list(Voter.objects.values_list("number", flat=True)) == before
+    call_command("create_fake_voter_data", "30", "--yes", stdin=StringIO())
+    assert Voter.objects.count() == 30
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("answer", ["no\n", "\n", ""])
+def test_fake_data_on_a_terminal_keeps_the_voters_unless_the_answer_is_yes(answer):
+    call_command("create_fake_voter_data", "20")
+    before = list(Voter.objects.values_list("number", flat=True))
+    out = StringIO()
+
+    with pytest.raises(
+        CommandError, match="Not replaced: the 20 voters in 1 polling center are as they were"
+    ):
+        call_command("create_fake_voter_data", "30", stdin=Terminal(answer), stdout=out)
+
+    assert "This deletes all 20 voters in 1 polling center" in out.getvalue()
+    assert list(Voter.objects.values_list("number", flat=True)) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fake_data_asks_on_a_real_terminal_how_many_voters_it_replaces_and_replaces_them_on_yes():
+    call_command("create_fake_voter_data", "1200")
+
+    transcript, returncode = answered_on_a_terminal(["create_fake_voter_data", "30"], "yes\n")
+
+    assert "This deletes all 1,200 voters in 1 polling center" in transcript
+    assert "Type 'yes' to replace them:" in transcript
+    assert returncode == 0, transcript
+    assert Voter.objects.count() == 30
+
+
+def answered_on_a_terminal(argv, answer, timeout=60):
+    """Run ``manage.py argv`` on a pseudo-terminal of its own, type ``answer`` once it asks
+    ("…: " printed), and return what the terminal showed and the exit code."""
+    controller, terminal = os.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", *argv],
+        cwd=BASE_DIR,
+        env={**os.environ, "DJANGO_CONFIGURATION": "Test"},
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        start_new_session=True,
+    )
+    os.close(terminal)
+    shown, answered = b"", False
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([controller], [], [], 0.1)
+            if ready:
+                try:
+                    shown += os.read(controller, 4096)
+                except OSError:  # the terminal closed: the command has exited
+                    break
+            if not answered and shown.rstrip().endswith(b":"):
+                os.write(controller, answer.encode())
+                answered = True
+            if process.poll() is not None and not ready:
+                break
+        return shown.decode(errors="replace"), process.wait(timeout=5)
+    finally:
+        os.close(controller)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 @pytest.mark.django_db
