@@ -8,14 +8,18 @@ from datetime import timedelta
 import pytest
 from django.contrib.admin.models import ADDITION, DELETION, LogEntry
 from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from project.celery import app
 from tests.voterroll_utils import center_with_voters
 from voterroll import files, record
-from voterroll.models import PollingCenter, RollRun
+from voterroll.fake_data import replace_voter_data
+from voterroll.models import PollingCenter, RollRun, StationAssignment, Voter, VoterRegistration
 from voterroll.options import Option
 from voterroll.pdf import roll_pdf
+from voterroll.stations import assign_stations
 
 pytestmark = pytest.mark.django_db
 
@@ -297,3 +301,70 @@ def test_saving_a_center_regenerates_its_rolls_only_when_its_name_changed(admin_
 
     assert "its rolls show the old name until someone who may start runs" in response.content.decode()
     assert PollingCenter.objects.get().name == "New School" and not RollRun.objects.exists()
+
+
+def select_centers(admin_client, centers, **confirmed):
+    """The center list's "delete selected" action on ``centers``: its confirmation page, or,
+    with post="yes", the deletion."""
+    return admin_client.post(
+        "/admin/voterroll/pollingcenter/",
+        {"action": "delete_selected", "_selected_action": [center.pk for center in centers], **confirmed},
+    )
+
+
+# Committed, so that the database checks its foreign keys as it would for a real request.
+@pytest.mark.django_db(transaction=True)
+def test_deleting_centers_deletes_their_voters_after_a_page_that_counts_them(admin_client):
+    replace_voter_data(3000, seed=1)
+    assign_stations()
+    doomed, kept = list(PollingCenter.objects.order_by("pk")[:2]), PollingCenter.objects.order_by("pk")[2]
+    doomed_voters = VoterRegistration.objects.filter(center__in=doomed).count()
+    run = RollRun.objects.create(option=Option.CHORD_BY_STATION, status="finished", center=doomed[0])
+
+    with CaptureQueriesContext(connection) as queries:
+        page = select_centers(admin_client, doomed)
+
+    content = page.content.decode()
+    assert page.status_code == 200 and len(page.content) < 20_000
+    assert f"Voters: {doomed_voters}" in content and "Polling centers: 2" in content
+    assert f"{VoterRegistration.objects.filter(center=doomed[0]).count():,} voters, with their" in content
+    assert len(queries) < 15
+    assert select_centers(admin_client, doomed, post="yes").status_code == 302
+    assert list(PollingCenter.objects.all()) == [kept]
+    left = VoterRegistration.objects.filter(center=kept).count()
+    assert Voter.objects.count() == VoterRegistration.objects.count() == left == 3000 - doomed_voters
+    assert set(StationAssignment.objects.values_list("center_id", flat=True)) == {kept.pk}
+    run.refresh_from_db()
+    assert run.center is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_the_last_center_from_its_page_leaves_no_voter_and_runs_say_so(admin_client):
+    center = center_with_voters(30, number=7)
+
+    page = admin_client.get(f"/admin/voterroll/pollingcenter/{center.pk}/delete/")
+    assert "30 voters, with their registrations and stations" in page.content.decode()
+    deleted = admin_client.post(f"/admin/voterroll/pollingcenter/{center.pk}/delete/", {"post": "yes"})
+
+    assert deleted.status_code == 302
+    assert not Voter.objects.exists() and not VoterRegistration.objects.exists()
+    voters_list = admin_client.get("/admin/voterroll/voter/").content.decode()
+    assert "0 voters" in voters_list
+
+
+def test_centers_are_not_deleted_while_a_run_is_active(admin_client):
+    center = center_with_voters(3, number=7)
+    active = RollRun.objects.create(option=Option.STARMAP)
+
+    page = select_centers(admin_client, [center])
+    select_centers(admin_client, [center], post="yes")
+    single = admin_client.post(f"/admin/voterroll/pollingcenter/{center.pk}/delete/", {"post": "yes"})
+
+    assert "cannot be deleted now" in page.content.decode()
+    assert f"Run {active.pk} (assign_stations_and_generate_lists_with_starmap) is still queued" in (
+        page.content.decode()
+    )
+    assert "cannot be deleted now" in single.content.decode()
+    assert (
+        PollingCenter.objects.count() == 1 and Voter.objects.count() == VoterRegistration.objects.count() == 3
+    )
