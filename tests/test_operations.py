@@ -124,13 +124,39 @@ def test_makesuperuser_creates_one_account_then_changes_nothing():
     first, second = StringIO(), StringIO()
 
     call_command("makesuperuser", stdout=first)
-    password = first.getvalue().split("Password (shown only this once): ")[1].strip()
+    password = printed_password(first.getvalue())
     admin = get_user_model().objects.get()
     call_command("makesuperuser", stdout=second)
 
     assert admin.is_superuser and admin.check_password(password)
     assert "exists" in second.getvalue() and password not in second.getvalue()
     assert get_user_model().objects.get().password == admin.password
+
+
+def printed_password(output):
+    """The password in makesuperuser's box: the line after the one announcing it, but one."""
+    lines = output.splitlines()
+    announced = next(n for n, line in enumerate(lines) if "shown only this once" in line)
+    return lines[announced + 2].strip("| ")
+
+
+@pytest.mark.django_db
+def test_makesuperuser_prints_the_password_in_a_box_without_look_alike_characters():
+    passwords = []
+    for _ in range(20):
+        get_user_model().objects.all().delete()
+        out = StringIO()
+        call_command("makesuperuser", stdout=out)
+        passwords.append(printed_password(out.getvalue()))
+        box = out.getvalue().strip().splitlines()
+
+    assert box[0] == box[-1] and set(box[0]) == {"+", "-"}
+    inside = box[1:-1]
+    assert all(line.startswith("| ") and line.endswith("|") and len(line) == len(box[0]) for line in inside)
+    assert all(len(password) == 16 and password.isalnum() for password in passwords)
+    assert not set("".join(passwords)) & set("0Oo1lI")
+    assert len(set(passwords)) == 20
+    assert get_user_model().objects.get().check_password(passwords[-1])
 
 
 @pytest.mark.django_db

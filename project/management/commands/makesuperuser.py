@@ -1,8 +1,18 @@
-import secrets
-
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.crypto import get_random_string
+
+# Letters and digits that cannot be mistaken for one another: no 0/O/o, 1/l/I.
+UNAMBIGUOUS = "23456789abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+PASSWORD_LENGTH = 16  # about 93 bits
+
+
+def framed(lines):
+    """``lines`` in a box of ``+``, ``-`` and ``|``: it stands out among start-up logs."""
+    width = max(map(len, lines)) + 4
+    rule = f"+{'-' * width}+"
+    return "\n".join([rule, *(f"|  {line.ljust(width - 2)}|" for line in lines), rule])
 
 
 class Command(BaseCommand):
@@ -27,7 +37,15 @@ class Command(BaseCommand):
                 f"A user named {username!r} exists but is not a superuser; nothing changed. "
                 "Pick another name with --username, or make that user a superuser."
             )
-        password = secrets.token_urlsafe(12)
+        password = get_random_string(PASSWORD_LENGTH, UNAMBIGUOUS)
         User.objects.create_superuser(username=username, email=email, password=password)
-        self.stdout.write(self.style.SUCCESS(f"Created admin account '{username}'."))
-        self.stdout.write(f"Password (shown only this once): {password}")
+        box = framed(
+            [
+                f"Created admin account '{username}'. Its password, shown only this once:",
+                "",
+                f"    {password}",
+                "",
+                f"Lost it? manage.py changepassword {username}",
+            ]
+        )
+        self.stdout.write(self.style.SUCCESS(f"\n{box}\n"))
