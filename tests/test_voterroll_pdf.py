@@ -7,6 +7,7 @@ import unicodedata
 from datetime import UTC, datetime
 
 import pypdf
+import pytest
 
 from voterroll import pdf
 from voterroll.pdf import ROWS_PER_PAGE, roll_pdf, sign_pdf
@@ -58,12 +59,27 @@ def test_a_roll_is_a_cover_then_a_page_per_40_voters_numbered_without_the_cover(
     assert cover.splitlines() == [
         *("Al-Nour Primary School", "Station 2 · Women", "Center", "7", "Voters", "81"),
         *("First voter", "Voter 00000 (100000000000)", "Last voter", "Voter 00080 (100000000080)"),
-        *("Pages", "3", "Generated", "2026-11-23 09:30 UTC"),
+        *("List pages", "3 (4 with this cover)", "Generated", "2026-11-23 09:30 UTC"),
     ]
     for number, text in enumerate(lists, start=1):
         assert "Al-Nour Primary School — center 7, station 2 (women)" in text
         assert f"Page {number} of 3" in text
         assert "Signature" in text
+
+
+@pytest.mark.parametrize(("center_name", "voter"), [("School", "Voter"), ("مدرسة الفاتح", "سلامة الأحمر")])
+def test_the_cover_counts_the_list_pages_and_the_files_and_they_match_the_pdf(center_name, voter):
+    """A 12-page file's cover said "Pages 11": the list's, which a reader took for the file's."""
+    data, pages = roll_pdf(7, center_name, 1, [(10**11 + n, voter, "F") for n in range(401)], GENERATED)
+
+    cover, *lists = text_of(data)
+    numbers = [int(n) for n in re.findall(r"\b\d+\b", nfkc(cover).split("2026")[0])]
+    assert pages == len(pages_of(data)) == 12 and len(lists) == 11
+    assert numbers[-2:] in ([11, 12], [12, 11])  # the list's pages, then the file's (any direction)
+    if voter == "Voter":
+        assert "List pages\n11 (12 with this cover)" in cover
+    else:
+        assert words("صفحات القائمة") in [words(line) for line in cover.splitlines()]
 
 
 def test_a_roll_lists_every_voter_once_in_order_with_row_numbers():

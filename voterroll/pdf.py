@@ -61,7 +61,10 @@ LABELS = {
         "voters": "Voters",
         "first": "First voter",
         "last": "Last voter",
-        "pages": "Pages",
+        # The list's pages, which "page N of M" counts, and the file's: a reader checking the
+        # roll against its PDF viewer sees which is which.
+        "pages": "List pages",
+        "pages_value": "{list} ({file} with this cover)",
         "generated": "Generated",
         "number": "No.",
         "voter_number": "Voter No.",
@@ -81,7 +84,8 @@ LABELS = {
         "voters": "عدد الناخبين",
         "first": "أول ناخب",
         "last": "آخر ناخب",
-        "pages": "عدد الصفحات",
+        "pages": "صفحات القائمة",
+        "pages_value": "{list} ({file} مع صفحة الغلاف)",
         "generated": "تاريخ الإنشاء",
         "number": "رقم",
         "voter_number": "رقم الناخب",
@@ -238,7 +242,7 @@ def draw_cover(pdf, writer, center_number, center_name, station, gender, voters,
         (label("voters"), str(len(voters))),
         (label("first"), f"{first_name} ({first_number})"),
         (label("last"), f"{last_name} ({last_number})"),
-        (label("pages"), str(pages)),
+        (label("pages"), label("pages_value", list=pages, file=pages + 1)),
         (label("generated"), f"{generated:%Y-%m-%d %H:%M} UTC"),
     ]
     pdf.setFont(writer.font_name, 12)
