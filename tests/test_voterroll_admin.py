@@ -11,10 +11,12 @@ from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.html import escape
 
 from project.celery import app
 from tests.voterroll_utils import center_with_voters
 from voterroll import files, record
+from voterroll.descriptions import DESCRIPTIONS
 from voterroll.fake_data import replace_voter_data
 from voterroll.models import PollingCenter, RollRun, StationAssignment, Voter, VoterRegistration
 from voterroll.options import Option
@@ -180,6 +182,19 @@ def test_a_finished_run_page_lists_its_files_from_its_record_with_the_zip(admin_
     assert 'class="run-files"' in page and page.count("<tr><td>7</td>") == 2
     assert f"/admin/voterroll/rollrun/{finished_run.pk}/files.zip" in page
     assert "center_7_2_sign.pdf" in page
+
+
+def test_start_form_offers_each_option_as_a_button_with_what_it_does_and_teaches(admin_client):
+    content = admin_client.get("/admin/voterroll/rollrun/start/").content.decode()
+
+    positions = []
+    for option in Option:
+        button = f'type="radio" name="option" value="{option.value}"'
+        does, teaches = (escape(text) for text in DESCRIPTIONS[option])
+        assert content.index(button) < content.index(does) < content.index(teaches)
+        positions.append(content.index(button))
+    assert positions == sorted(positions)
+    assert "There are no registered voters yet" in content
 
 
 def test_start_form_shows_why_a_run_cannot_start(admin_client):

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Count, Sum
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.template.defaultfilters import filesizeformat
+from django.template.defaultfilters import filesizeformat, pluralize
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -19,6 +19,7 @@ from project.formats import local_time, seconds
 
 from . import files, record
 from .charts import duration_chart
+from .descriptions import DESCRIPTIONS
 from .models import PollingCenter, RollRun, Voter, VoterRegistration
 from .options import Option, option_choices
 from .progress import run_progress
@@ -189,7 +190,8 @@ def files_table(run, entries):
 
 
 class StartRunForm(forms.Form):
-    option = forms.ChoiceField(choices=option_choices)
+    # Radio buttons, each shown with what its option does and teaches (start.html).
+    option = forms.ChoiceField(choices=option_choices, widget=forms.RadioSelect, initial=Option.ALL_IN_ONE)
 
 
 # A run's page: what it is, how it went.
@@ -381,11 +383,23 @@ class RollRunAdmin(admin.ModelAdmin):
                 form.add_error("option", str(refused))
             else:
                 return self.show_started_run(request, run, "Queued {}: its page shows it as it runs.")
+        counts = VoterRegistration.objects.aggregate(
+            voters=Count("*"), centers=Count("center_id", distinct=True)
+        )
+        voters, centers = counts["voters"], counts["centers"]
+        registered = (
+            f"A run prints {voters:,} registered voter{pluralize(voters)} in {centers:,} polling "
+            f"center{pluralize(centers)}."
+            if voters
+            else "There are no registered voters yet: `manage.py create_fake_voter_data N` makes some."
+        )
         context = {
             **self.admin_site.each_context(request),
             "title": "Start a voter-roll run",
             "opts": self.opts,
             "form": form,
+            "choices": [(radio, DESCRIPTIONS[radio.data["value"]]) for radio in form["option"]],
+            "registered": registered,
         }
         return TemplateResponse(request, "admin/voterroll/rollrun/start.html", context)
 

@@ -7,15 +7,17 @@ import zipfile
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
+from voterroll.descriptions import DESCRIPTIONS
 from voterroll.fake_data import replace_voter_data
 from voterroll.models import RollRun
+from voterroll.options import Option
 
 
 def test_staff_start_option_5b_watch_it_finish_and_download_its_pdfs(staff_page):
     replace_voter_data(1200, seed=3)
     staff_page.goto("/admin/voterroll/rollrun/")
     staff_page.get_by_role("link", name="Start a run").click()
-    staff_page.get_by_label("Option").select_option(label="5b · chord by station")
+    staff_page.get_by_label("5b · chord by station").check()
     staff_page.get_by_role("button", name="Queue it").click()
 
     expect(staff_page.locator(".messagelist")).to_contain_text("Queued Run")
@@ -44,6 +46,27 @@ def test_staff_start_option_5b_watch_it_finish_and_download_its_pdfs(staff_page)
         names = bundle.namelist()
     # Each station's roll and sign, and the run's job record: the CSV, metadata.json and its digest.
     assert len(names) == 2 * run.stations + 3 and "metadata.json" in names
+
+
+def test_the_start_form_says_what_each_option_does_and_teaches_beside_its_button(
+    page, live_server, admin_user, screenshot
+):
+    replace_voter_data(1200, seed=3)
+    page.goto("/admin/login/?next=/admin/voterroll/rollrun/start/")
+    page.get_by_label("Username").fill(admin_user.username)
+    page.get_by_label("Password").fill("password")
+    page.get_by_role("button", name="Log in").click()
+
+    choices = page.locator(".run-options li")
+    expect(choices).to_have_count(len(Option))
+    for choice, option in zip(choices.all(), Option, strict=True):
+        expect(choice.get_by_label(option.display)).to_be_visible()
+        expect(choice).to_contain_text(f"Does: {DESCRIPTIONS[option].does}")
+        expect(choice).to_contain_text(f"Teaches: {DESCRIPTIONS[option].teaches}")
+    expect(page.get_by_label(Option.ALL_IN_ONE.display)).to_be_checked()
+    expect(page.locator("#content")).to_contain_text("prints 1,200 registered voters in 1 polling center.")
+    page.get_by_label(Option.CHORD_OF_CHUNKS.display).check()
+    expect(page.get_by_label(Option.ALL_IN_ONE.display)).not_to_be_checked()
 
 
 def test_a_user_without_staff_rights_cannot_open_a_download(page, live_server, worker, screenshot):
