@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 import zipfile
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from django.utils.html import escape
 from project.celery import app
 from tests.voterroll_utils import center_with_voters
 from voterroll import files, record
+from voterroll.charts import durations_by_size
 from voterroll.descriptions import DESCRIPTIONS
 from voterroll.fake_data import replace_voter_data
 from voterroll.models import PollingCenter, RollRun, StationAssignment, Voter, VoterRegistration
@@ -55,8 +57,58 @@ def test_run_list_shows_duration_pages_and_a_duration_chart_by_option(admin_clie
     assert response.status_code == 200
     assert "3.50 s" in content
     assert '<svg xmlns="http://www.w3.org/2000/svg" class="voterroll-duration-chart"' in content
-    assert "5b · chord by station" in content and "3.50 s · 1 run(s)" in content
+    assert "5b · chord by station" in content and "3.50 s · 1 pages/s · 1 run<" in content
     assert "/admin/voterroll/rollrun/start/" in content
+
+
+def finished(option, voters, pages, seconds, ago):
+    """A finished run over all centers, of ``voters`` printed on ``pages``, ``ago`` seconds ago."""
+    finished_dt = timezone.now() - timedelta(seconds=ago)
+    return RollRun.objects.create(
+        option=option,
+        status=RollRun.Status.FINISHED,
+        started_dt=finished_dt - timedelta(seconds=seconds),
+        finished_dt=finished_dt,
+        voters=voters,
+        pages=pages,
+    )
+
+
+def test_the_chart_compares_options_only_over_the_same_data_and_the_list_says_each_runs_size(admin_client):
+    """Once the voters had been replaced with fewer, 5b's 1.13 s stood against option 1's 1.47 s
+    over the earlier, larger data: 5b looked faster than it is."""
+    finished(Option.ALL_IN_ONE, 20_000, 620, 1.47, ago=600)
+    finished(Option.CHORD_OF_CHUNKS, 20_000, 620, 0.62, ago=500)
+    for seconds in (1.10, 1.13, 1.16):
+        finished(Option.CHORD_BY_STATION, 5_000, 160, seconds, ago=100)
+
+    assert [
+        (size, [(option.alias, round(s, 2), round(rate), runs) for option, s, rate, runs in rows])
+        for size, rows in durations_by_size()
+    ] == [
+        ((5_000, 160), [("5b", 1.13, 142, 3)]),
+        ((20_000, 620), [("1", 1.47, 422, 1), ("5c", 0.62, 1000, 1)]),
+    ]
+    content = admin_client.get("/admin/voterroll/rollrun/").content.decode()
+    start = content.index('class="voterroll-duration-chart"')
+    chart = content[start : content.index("</svg>", start)]
+    latest, earlier = (
+        chart.index("5,000 voters, 160 pages · the latest"),
+        chart.index("20,000 voters, 620 pages<"),
+    )
+    assert (
+        latest < chart.index("1.13 s · 142 pages/s · 3 runs") < earlier < chart.index("1.47 s · 422 pages/s")
+    )
+    rows = re.findall(
+        r'<td class="field-voters">([^<]*)</td>.*?<td class="field-pages_per_second">([^<]*)</td>', content
+    )
+    assert sorted(rows) == [
+        ("20000", "1,000"),
+        ("20000", "422"),
+        ("5000", "138"),
+        ("5000", "142"),
+        ("5000", "145"),
+    ]
 
 
 def test_run_page_draws_a_lane_per_worker_process_and_a_bar_per_task(admin_client, finished_run):

@@ -40,14 +40,15 @@ def test_good_options_print_the_same_stations_and_pages(voters):
             run.status,
             run.centers,
             run.stations,
+            run.voters,
             run.pages,
             stations_snapshot(),
             roll_names(run),
         )
 
     assert len(set(map(repr, outcomes.values()))) == 1, outcomes
-    status, centers, stations, pages, snapshot, names = outcomes[Option.ALL_IN_ONE]
-    assert (status, centers) == ("finished", 3)
+    status, centers, stations, voters, pages, snapshot, names = outcomes[Option.ALL_IN_ONE]
+    assert (status, centers, voters) == ("finished", 3, VOTERS)
     assert stations == len(stations_of()) == len(names)
     assert len(snapshot) == VOTERS
     assert pages >= stations

@@ -197,7 +197,7 @@ class StartRunForm(forms.Form):
 # A run's page: what it is, how it went.
 RUN_FIELDS = [
     *("option", "center", "status", "started_by_whom", "queued", "started", "finished", "duration"),
-    *("centers", "stations", "pages", "tasks", "error"),
+    *("centers", "stations", "voters", "pages", "pages_per_second", "tasks", "error"),
 ]
 
 
@@ -214,7 +214,9 @@ class RollRunAdmin(admin.ModelAdmin):
         "duration",
         "centers",
         "stations",
+        "voters",
         "pages",
+        "pages_per_second",
         "tasks",
         "short_error",
         "download",
@@ -330,6 +332,13 @@ class RollRunAdmin(admin.ModelAdmin):
     @admin.display(description="duration")
     def duration(self, run):
         return seconds(run.duration) or "-"
+
+    @admin.display(description="pages/s")
+    def pages_per_second(self, run):
+        """What a run of any size compares by: its duration alone depends on the voters."""
+        if run.duration and run.pages:
+            return f"{run.pages / run.duration.total_seconds():,.0f}"
+        return None
 
     @admin.display(description="error")
     def short_error(self, run):

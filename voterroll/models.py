@@ -121,6 +121,8 @@ class RollRun(models.Model):
     progress_dt = models.DateTimeField("last progress", null=True, blank=True, editable=False)
     centers = models.PositiveIntegerField(default=0)
     stations = models.PositiveIntegerField(default=0)
+    # The voters it printed: runs compare only on the same data (0: from before it was counted).
+    voters = models.PositiveIntegerField(default=0)
     pages = models.PositiveIntegerField(default=0)
     # Celery tasks the run queued, its own included.
     tasks = models.PositiveIntegerField(default=0)

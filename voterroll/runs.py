@@ -215,6 +215,7 @@ def finish_run(run_id: int, results: list[UnitResult], bars: list[Bar]) -> RollR
                 finished_dt=now,
                 centers=len(pages_by_center),
                 stations=stations,
+                voters=sum(station["voters"] for station in listed),
                 pages=sum(pages_by_center.values()),
                 file_bytes=file_bytes,
                 timeline=timeline.encode(bars),

@@ -67,10 +67,16 @@ def screenshot(page, request):
 
 
 @pytest.fixture
-def staff_page(page, worker, live_server, admin_user, screenshot):
-    """A page logged in to the admin as a superuser, with a real worker running."""
+def admin_page(page, live_server, admin_user, screenshot):
+    """A page logged in to the admin as a superuser, for pages that queue no task."""
     page.goto("/admin/login/")
     page.get_by_label("Username").fill(admin_user.username)
     page.get_by_label("Password").fill("password")
     page.get_by_role("button", name="Log in").click()
     return page
+
+
+@pytest.fixture
+def staff_page(worker, admin_page):
+    """A page logged in to the admin as a superuser, with a real worker running."""
+    return admin_page

@@ -3,8 +3,10 @@
 import re
 import time
 import zipfile
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from voterroll.descriptions import DESCRIPTIONS
@@ -48,14 +50,10 @@ def test_staff_start_option_5b_watch_it_finish_and_download_its_pdfs(staff_page)
     assert len(names) == 2 * run.stations + 3 and "metadata.json" in names
 
 
-def test_the_start_form_says_what_each_option_does_and_teaches_beside_its_button(
-    page, live_server, admin_user, screenshot
-):
+def test_the_start_form_says_what_each_option_does_and_teaches_beside_its_button(admin_page):
+    page = admin_page
     replace_voter_data(1200, seed=3)
-    page.goto("/admin/login/?next=/admin/voterroll/rollrun/start/")
-    page.get_by_label("Username").fill(admin_user.username)
-    page.get_by_label("Password").fill("password")
-    page.get_by_role("button", name="Log in").click()
+    page.goto("/admin/voterroll/rollrun/start/")
 
     choices = page.locator(".run-options li")
     expect(choices).to_have_count(len(Option))
@@ -85,7 +83,7 @@ def test_a_user_without_staff_rights_cannot_open_a_download(page, live_server, w
 def test_a_run_page_draws_each_task_in_the_lane_of_its_worker_process(staff_page):
     replace_voter_data(8000, seed=4)
     staff_page.goto("/admin/voterroll/rollrun/start/")
-    staff_page.get_by_label("Option").select_option(label="5c · chord over chunks of stations")
+    staff_page.get_by_label("5c · chord over chunks of stations").check()
     staff_page.get_by_role("button", name="Queue it").click()
     expect(staff_page.locator(".field-status .readonly")).to_have_text("Finished", timeout=60_000)
 
@@ -103,7 +101,7 @@ def test_a_run_page_draws_each_task_in_the_lane_of_its_worker_process(staff_page
 def test_a_running_run_shows_its_progress_and_a_growing_timeline_before_it_ends(staff_page, screenshot):
     replace_voter_data(60_000, seed=5)
     staff_page.goto("/admin/voterroll/rollrun/start/")
-    staff_page.get_by_label("Option").select_option(label="5b · chord by station")
+    staff_page.get_by_label("5b · chord by station").check()
     staff_page.get_by_role("button", name="Queue it").click()
     expect(staff_page.locator(".messagelist")).to_contain_text("its page shows it as it runs")
 
@@ -132,3 +130,33 @@ def test_a_running_run_shows_its_progress_and_a_growing_timeline_before_it_ends(
     expect(staff_page.locator("#run-progress")).to_have_count(0)
     expect(staff_page.locator("svg.run-timeline rect.bar")).to_have_count(run.stations + 2)
     screenshot("run-finished")
+
+
+def test_the_run_list_compares_durations_within_a_data_size_and_shows_each_runs_size(admin_page):
+    page = admin_page
+    now = timezone.now()
+    for option, voters, pages, seconds, ago in [
+        (Option.ALL_IN_ONE, 20_000, 620, 1.47, 600),
+        (Option.CHORD_OF_CHUNKS, 20_000, 620, 0.62, 500),
+        *[(Option.CHORD_BY_STATION, 5_000, 160, seconds, 100) for seconds in (1.10, 1.13, 1.16)],
+    ]:
+        finished_dt = now - timedelta(seconds=ago)
+        RollRun.objects.create(
+            option=option,
+            status="finished",
+            started_dt=finished_dt - timedelta(seconds=seconds),
+            finished_dt=finished_dt,
+            voters=voters,
+            centers=voters // 1000,
+            stations=pages // 20,
+            pages=pages,
+        )
+    page.goto("/admin/voterroll/rollrun/")
+
+    chart = page.locator(".voterroll-duration-chart")
+    expect(chart.locator("text.size")).to_have_text(
+        ["5,000 voters, 160 pages · the latest", "20,000 voters, 620 pages"]
+    )
+    expect(chart).to_contain_text("1.13 s · 142 pages/s · 3 runs")
+    expect(page.locator("#result_list th.column-voters")).to_have_text("Voters")
+    expect(page.locator("#result_list td.field-pages_per_second").first).to_have_text("138")
