@@ -10,6 +10,7 @@ REPORTS_SEED); the Test configuration reads the few it takes as TEST_ and that n
 lists them.
 """
 
+import os
 from pathlib import Path
 
 from celery.schedules import crontab
@@ -171,6 +172,11 @@ class Base(Configuration):
     @property
     def CELERY_WORKER_PREFETCH_MULTIPLIER(self):
         return 4 if self.CELERY_BROKER_URL.startswith("filesystem://") else 1
+
+    # Pool processes of a worker started without --concurrency (make run's, docker compose's):
+    # one per CPU, as Celery's own default. Option 5c also falls back on it when no worker says
+    # how many it runs.
+    CELERY_WORKER_CONCURRENCY = values.PositiveIntegerValue(os.cpu_count() or 1, environ_prefix=None)
 
     # Right-sized tasks finish well inside a 30 s graceful-shutdown window (Kubernetes'
     # default). Tasks that are long on purpose say so with their own limits.

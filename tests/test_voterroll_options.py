@@ -7,13 +7,22 @@ from collections import Counter
 import pytest
 from django.db import IntegrityError, transaction
 
+from project.celery import app
 from tests.utils import wait_until
-from tests.voterroll_utils import printed_numbers, read_roll, roll_names, stations_snapshot, wait_for_outcome
+from tests.voterroll_utils import (
+    center_with_voters,
+    printed_numbers,
+    read_roll,
+    roll_names,
+    stations_snapshot,
+    wait_for_outcome,
+)
 from voterroll.fake_data import replace_voter_data
 from voterroll.models import PollingCenter, RollRun, StationAssignment, VoterRegistration
 from voterroll.options import Option
 from voterroll.runs import RunRefused, start_run
 from voterroll.stations import stations_of
+from voterroll.tasks import worker_processes
 
 # Groups, chords and starmap on each broker: this module also runs in the Redis pass.
 pytestmark = pytest.mark.broker
@@ -104,6 +113,25 @@ def test_each_option_draws_its_tasks_on_the_timeline_one_lane_per_process(voters
     assert (
         kinds[Option.CHORD_OF_CHUNKS]["batch"] + 2 == RollRun.objects.get(option=Option.CHORD_OF_CHUNKS).tasks
     )
+
+
+def test_5c_cuts_a_chunk_for_every_worker_process_even_when_its_pages_would_make_fewer(worker):
+    """At 20,000 voters 5c made two chunks for a worker of four processes: two sat idle."""
+    for number in range(1, 7):  # six stations of two pages each: one chunk's worth of writing
+        center_with_voters(30, number=number, first_pk=number * 100)
+
+    run = wait_for_outcome(start_run(Option.CHORD_OF_CHUNKS))
+
+    assert worker_processes() == 4  # the tests' worker (conftest) runs four
+    chunks = Counter(kind for _, kind, *_ in run.timeline["bars"])["batch"]
+    assert (run.status, run.stations, chunks, run.tasks) == ("finished", 6, 4, 1 + 4 + 1)
+
+
+def test_with_no_worker_on_the_queue_5c_counts_on_the_configured_concurrency(worker, monkeypatch, settings):
+    monkeypatch.setitem(app.conf, "task_default_queue", "nobody-consumes-this")
+    settings.CELERY_WORKER_CONCURRENCY = 3
+
+    assert worker_processes() == 3
 
 
 def test_join_inside_a_task_is_refused_and_the_run_fails_once_its_center_tasks_have_written(voters):

@@ -60,3 +60,14 @@ def test_a_timeline_kind_this_code_does_not_know_is_drawn_not_refused():
     svg = render_timeline(run)
 
     assert 'class="bar other"' in svg and "other task" in svg
+
+
+def test_chunks_are_at_least_as_many_as_the_worker_processes_as_far_as_stations_go(settings):
+    settings.VOTERROLL_PAGES_PER_SECOND = 1000
+    settings.VOTERROLL_CHUNK_SECONDS = 1.0
+    stations = [(center, 1, 400) for center in range(1, 21)]  # 220 pages: one chunk's worth
+
+    assert len(station_chunks(stations)) == 1
+    assert [len(chunk) for chunk in station_chunks(stations, processes=4)] == [5, 5, 5, 5]
+    assert len(station_chunks(stations, processes=32)) == 20  # a station is never cut
+    assert len(station_chunks(stations * 10, processes=2)) == 3  # 2,200 pages: the seconds decide

@@ -158,8 +158,10 @@ def centers_with_voters(center_pk=None):
     return [centers[pk] for pk in pks]
 
 
-def station_chunks(stations: list[Station]) -> list[list[Station]]:
-    """``stations`` cut, in order, into chunks of about VOTERROLL_CHUNK_SECONDS of writing each.
+def station_chunks(stations: list[Station], processes: int = 1) -> list[list[Station]]:
+    """``stations`` cut, in order, into chunks of about VOTERROLL_CHUNK_SECONDS of writing each,
+    and into at least as many as the workers' ``processes`` (stations allowing): none idles for
+    lack of a chunk.
 
     The pages are known from the voters; VOTERROLL_PAGES_PER_SECOND says how fast one process
     writes them. The chunks are made about equal in pages, not in stations (a small center's
@@ -167,7 +169,7 @@ def station_chunks(stations: list[Station]) -> list[list[Station]]:
     """
     pages = [roll_pages(voters) for _, _, voters in stations]
     per_chunk = settings.VOTERROLL_PAGES_PER_SECOND * settings.VOTERROLL_CHUNK_SECONDS
-    count = max(1, math.ceil(sum(pages) / per_chunk))
+    count = max(1, min(len(stations), max(processes, math.ceil(sum(pages) / per_chunk))))
     share = sum(pages) / count
     cut, written = [[]], 0
     for station, station_pages in zip(stations, pages, strict=True):

@@ -11,10 +11,12 @@ the work is in voterroll.writing, voterroll.runs and voterroll.retention.
 import functools
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
-from celery import chord, group, shared_task, signals
+from celery import chord, current_app, group, shared_task, signals
 from celery.canvas import Signature, _chain
 from celery.utils.log import get_task_logger
+from django.conf import settings
 
 from project.tasks import DatabaseTask
 
@@ -31,6 +33,8 @@ LONG_RUNNING = {"soft_time_limit": 60 * 60, "time_limit": 60 * 60 + 30}
 # An orchestrator that assigns every station at once: one set-based statement, a few
 # seconds per hundred thousand voters.
 ASSIGNING = {"soft_time_limit": 5 * 60, "time_limit": 5 * 60 + 30}
+# Seconds to wait for the workers' answers to a broadcast: they come in tens of milliseconds.
+WORKERS_ANSWER_WITHIN = 0.25
 
 
 @signals.worker_init.connect
@@ -76,6 +80,25 @@ def station_refs(stations: list[Station]) -> list[StationRef]:
     """What a unit is sent for each of ``stations``: its center's number and name come along."""
     centers = PollingCenter.objects.in_bulk({station.center_pk for station in stations})
     return [StationRef(CenterRef.of(centers[station.center_pk]), station.station) for station in stations]
+
+
+def worker_processes() -> int:
+    """How many processes the workers consuming this app's queue run between them, asked of
+    them; CELERY_WORKER_CONCURRENCY (what a worker started without --concurrency runs) when
+    none answers in time.
+
+    Two broadcasts: which workers consume the queue (waits WORKERS_ANSWER_WITHIN, since how many
+    will answer is not known), then their pool sizes (ends with the last of their answers).
+    """
+    queue = current_app.conf.task_default_queue
+    answers = current_app.control.inspect(timeout=WORKERS_ANSWER_WITHIN).active_queues() or {}
+    consuming = [name for name, queues in answers.items() if any(q["name"] == queue for q in queues)]
+    if consuming:
+        ask = current_app.control.inspect(consuming, timeout=WORKERS_ANSWER_WITHIN, limit=len(consuming))
+        processes = sum(stats["pool"]["max-concurrency"] for stats in (ask.stats() or {}).values())
+        if processes:
+            return processes
+    return settings.CELERY_WORKER_CONCURRENCY
 
 
 def task_id(run, *parts):
@@ -325,9 +348,11 @@ def assign_stations_and_generate_lists_in_chunks(run, started):
     Celery's own chunks (a starmap of the station task) could not: one query per station was a
     fifth of the worker's time on PostgreSQL.
     """
-    voters = assign_stations(scope(run))
-    stations = stations_of(scope(run))
-    chunks = station_chunks(stations)
+    with ThreadPoolExecutor(1) as asking:
+        processes = asking.submit(worker_processes)  # asked while the stations are assigned
+        voters = assign_stations(scope(run))
+        stations = stations_of(scope(run))
+        chunks = station_chunks(stations, processes.result())
     header = group(
         write_station_rolls.s(run.pk, station_refs(chunk)).set(task_id=task_id(run, "chunk", number))
         for number, chunk in enumerate(chunks)
