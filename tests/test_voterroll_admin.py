@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.admin.models import ADDITION, DELETION, LogEntry
 from django.contrib.auth.models import Permission
+from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -396,7 +397,10 @@ def test_deleting_centers_deletes_their_voters_after_a_page_that_counts_them(adm
     assert f"Voters: {doomed_voters}" in content and "Polling centers: 2" in content
     assert f"{VoterRegistration.objects.filter(center=doomed[0]).count():,} voters, with their" in content
     assert len(queries) < 15
-    assert select_centers(admin_client, doomed, post="yes").status_code == 302
+    deleted = select_centers(admin_client, doomed, post="yes")
+    assert deleted.status_code == 302
+    said = [str(message) for message in get_messages(deleted.wsgi_request)]
+    assert f"Deleted {doomed_voters:,} voters with the centers, and their stations." in said
     assert list(PollingCenter.objects.all()) == [kept]
     left = VoterRegistration.objects.filter(center=kept).count()
     assert Voter.objects.count() == VoterRegistration.objects.count() == left == 3000 - doomed_voters

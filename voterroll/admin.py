@@ -80,9 +80,11 @@ class PollingCenterAdmin(admin.ModelAdmin):
         """Centers with their voters (register.delete_centers): in the admin, never a voter
         left registered nowhere."""
         try:
-            delete_centers(center.pk for center in queryset)
+            _, voters = delete_centers(center.pk for center in queryset)
         except RunRefused as refused:  # a run started after the confirmation page
             self.message_user(request, f"Nothing was deleted: {refused}", messages.ERROR)
+        else:
+            self.message_user(request, f"Deleted {voters:,} voters with the centers, and their stations.")
 
     @admin.display(ordering="voter_count")
     def voters(self, center):

@@ -20,7 +20,7 @@ def voters_by_center(center_pks):
 
 def delete_centers(center_pks):
     """Delete the centers of ``center_pks`` and their voters, with those voters' registrations
-    and station assignments; return (centers, voters) deleted.
+    and station assignments; return how many (centers, voters).
 
     One transaction, a statement per table: Django's own cascade would load every voter to
     delete it by primary key, a thousand at a time. Refused (runs.RunRefused) while a run is
