@@ -9,9 +9,10 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from tests.browser.conftest import ARTIFACTS
 from voterroll.descriptions import DESCRIPTIONS
 from voterroll.fake_data import replace_voter_data
-from voterroll.models import RollRun
+from voterroll.models import PollingCenter, RollRun, Voter, VoterRegistration
 from voterroll.options import Option
 
 
@@ -160,3 +161,26 @@ def test_the_run_list_compares_durations_within_a_data_size_and_shows_each_runs_
     expect(chart).to_contain_text("1.13 s · 142 pages/s · 3 runs")
     expect(page.locator("#result_list th.column-voters")).to_have_text("Voters")
     expect(page.locator("#result_list td.field-pages_per_second").first).to_have_text("138")
+
+
+def test_deleting_centers_shows_their_voter_counts_and_deletes_the_voters_with_them(admin_page):
+    page = admin_page
+    replace_voter_data(3000, seed=1)
+    doomed = list(PollingCenter.objects.order_by("number")[:2])
+    voters = {center.pk: center.registrations.count() for center in doomed}
+    page.goto("/admin/voterroll/pollingcenter/")
+
+    for center in doomed:
+        page.locator(f'input[name="_selected_action"][value="{center.pk}"]').check()
+    page.locator('select[name="action"]').select_option("delete_selected")
+    page.get_by_role("button", name="Go").click()
+
+    for center in doomed:
+        expect(page.locator("#content")).to_contain_text(
+            f"{center}\n{voters[center.pk]:,} voters, with their registrations and stations"
+        )
+    expect(page.locator("#content")).to_contain_text(f"Voters: {sum(voters.values())}")
+    page.screenshot(path=ARTIFACTS / "delete_centers_confirmation.png", full_page=True)
+    page.get_by_role("button", name="Yes, I\u2019m sure").click()
+    expect(page.locator(".messagelist")).to_contain_text(f"Deleted {sum(voters.values()):,} voters")
+    assert Voter.objects.count() == VoterRegistration.objects.count() == 3000 - sum(voters.values())
