@@ -281,6 +281,7 @@ class Test(Base):
     VOTERROLL_MIXED_STATION_BELOW = 25
     VOTERROLL_CHUNK_SECONDS = 0.01
     VOTERROLL_PAGES_PER_SECOND = 1500
+    CELERY_WORKER_CONCURRENCY = 4  # as the tests' worker runs (tests/conftest.py)
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
     @property
