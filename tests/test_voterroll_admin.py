@@ -19,7 +19,6 @@ from project.celery import app
 from tests.voterroll_utils import center_with_voters
 from voterroll import files, record
 from voterroll.charts import durations_by_size
-from voterroll.descriptions import DESCRIPTIONS
 from voterroll.fake_data import replace_voter_data
 from voterroll.models import PollingCenter, RollRun, StationAssignment, Voter, VoterRegistration
 from voterroll.options import Option
@@ -243,7 +242,7 @@ def test_start_form_offers_each_option_as_a_button_with_what_it_does_and_teaches
     positions = []
     for option in Option:
         button = f'type="radio" name="option" value="{option.value}"'
-        does, teaches = (escape(text) for text in DESCRIPTIONS[option])
+        does, teaches = escape(option.does), escape(option.teaches)
         assert content.index(button) < content.index(does) < content.index(teaches)
         positions.append(content.index(button))
     assert positions == sorted(positions)

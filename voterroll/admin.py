@@ -19,7 +19,6 @@ from project.formats import local_time, seconds
 
 from . import files, record
 from .charts import duration_chart
-from .descriptions import DESCRIPTIONS
 from .models import PollingCenter, RollRun, Voter, VoterRegistration
 from .options import Option, option_choices
 from .progress import run_progress
@@ -409,7 +408,7 @@ class RollRunAdmin(admin.ModelAdmin):
             "title": "Start a voter-roll run",
             "opts": self.opts,
             "form": form,
-            "choices": [(radio, DESCRIPTIONS[radio.data["value"]]) for radio in form["option"]],
+            "choices": [(radio, Option(radio.data["value"])) for radio in form["option"]],
             "registered": registered,
         }
         return TemplateResponse(request, "admin/voterroll/rollrun/start.html", context)

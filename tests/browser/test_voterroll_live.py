@@ -10,7 +10,6 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ARTIFACTS
-from voterroll.descriptions import DESCRIPTIONS
 from voterroll.fake_data import replace_voter_data
 from voterroll.models import PollingCenter, RollRun, Voter, VoterRegistration
 from voterroll.options import Option
@@ -60,8 +59,8 @@ def test_the_start_form_says_what_each_option_does_and_teaches_beside_its_button
     expect(choices).to_have_count(len(Option))
     for choice, option in zip(choices.all(), Option, strict=True):
         expect(choice.get_by_label(option.display)).to_be_visible()
-        expect(choice).to_contain_text(f"Does: {DESCRIPTIONS[option].does}")
-        expect(choice).to_contain_text(f"Teaches: {DESCRIPTIONS[option].teaches}")
+        expect(choice).to_contain_text(f"Does: {option.does}")
+        expect(choice).to_contain_text(f"Teaches: {option.teaches}")
     expect(page.get_by_label(Option.ALL_IN_ONE.display)).to_be_checked()
     expect(page.locator("#content")).to_contain_text("prints 1,200 registered voters in 1 polling center.")
     page.get_by_label(Option.CHORD_OF_CHUNKS.display).check()
