@@ -40,6 +40,16 @@ class Report(models.Model):
     is_celery_task_sent = models.BooleanField("canvas sent", default=False)
     # Why it ended in Error, when no task said so (it stalled, the broker refused its canvas).
     error = models.TextField(blank=True)
+    # Who created it: a user (the admin's form, Run again), and from where (those, or a command).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_from = models.CharField(max_length=100, blank=True, editable=False)
 
     class Meta:
         abstract = True
@@ -91,6 +101,13 @@ class Report(models.Model):
 
     def canvas(self):
         raise NotImplementedError
+
+    def creator(self):
+        """Who created it and from where, e.g. "admin (Run again)" or "create_reports"."""
+        who = self.created_by.get_username() if self.created_by else ""
+        if who and self.created_from:
+            return f"{who} ({self.created_from})"
+        return who or self.created_from or None
 
     def task_signature(self, step, immutable=False):
         return signature(task_name(self.kind, step), kwargs={"report_id": self.pk}, immutable=immutable)
@@ -196,6 +213,10 @@ class TaskLog(models.Model):
     task_id = models.CharField(max_length=255, blank=True)
     created_dt = models.DateTimeField("created", auto_now_add=True)
     finished_dt = models.DateTimeField("finished", null=True)
+    # Why a work attempt failed (its exception, a time limit, cut short), written as it ends.
+    error = models.TextField(blank=True)
+    # When a failed attempt's retry is due: its end plus the story's back-off.
+    retry_due_dt = models.DateTimeField("retry due", null=True)
 
     class Meta:
         abstract = True

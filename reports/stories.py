@@ -54,3 +54,17 @@ def attempt_story(kind, step, report_id, attempt):
     # because Celery's own draws whole seconds and cannot take a fractional time scale.
     backoff = min(BACKOFF_MAX, 2**attempt)
     return AttemptStory(duration=duration, error=error, retry_countdown=jitter * backoff * scale)
+
+
+def work_time_limits(step):
+    """Soft and hard time limits for a work step: its longest scaled sleep on top of the project's.
+
+    The demo tasks are long on purpose (up to 100 s at full scale), so they opt out of the
+    project's 25/30 s limits, which they would overrun; the price is that a worker's 30 s
+    graceful shutdown may cut one short, and acks_late then runs that attempt again.
+    """
+    longest = WORK_SECONDS[step][1] * settings.REPORTS_TIME_SCALE
+    return {
+        "soft_time_limit": settings.CELERY_TASK_SOFT_TIME_LIMIT + longest,
+        "time_limit": settings.CELERY_TASK_TIME_LIMIT + longest,
+    }

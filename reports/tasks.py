@@ -6,13 +6,12 @@ error): the kind and step are attributes of the task, so each body is written on
 
 from celery import shared_task
 from celery.exceptions import Reject
-from django.conf import settings
 
 from project.tasks import DatabaseTask
 
 from . import work
 from .models import CALLBACK_STEPS, REPORT_MODELS, WORK_STEPS
-from .stories import MAX_RETRIES, WORK_SECONDS, attempt_story, task_name
+from .stories import MAX_RETRIES, attempt_story, task_name, work_time_limits
 
 
 class ReportTask(DatabaseTask):
@@ -47,20 +46,6 @@ def run_work_step(self, report_id):
 def run_callback_step(self, report_id):
     """The "finished" or "error" callback of a report's canvas."""
     work.run_callback(self.report_kind, self.step, report_id, self.request.retries, self.request.id)
-
-
-def work_time_limits(step):
-    """Soft and hard time limits for a work step: its longest scaled sleep on top of the project's.
-
-    The demo tasks are long on purpose (up to 100 s at full scale), so they opt out of the
-    project's 25/30 s limits, which they would overrun; the price is that a worker's 30 s
-    graceful shutdown may cut one short, and acks_late then runs that attempt again.
-    """
-    longest = WORK_SECONDS[step][1] * settings.REPORTS_TIME_SCALE
-    return {
-        "soft_time_limit": settings.CELERY_TASK_SOFT_TIME_LIMIT + longest,
-        "time_limit": settings.CELERY_TASK_TIME_LIMIT + longest,
-    }
 
 
 def register_report_tasks():

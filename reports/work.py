@@ -2,20 +2,35 @@
 
 import logging
 import time
+from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from .models import REPORT_MODELS, Status
-from .stories import attempt_story, task_name
+from .stories import MAX_RETRIES, attempt_story, task_name, work_time_limits
 
 logger = logging.getLogger(__name__)
 
 
+# What an attempt's row says when its worker process died mid-attempt and its message came back.
+CUT_SHORT = "Cut short (its worker process died) and delivered again"
+
+
 class DemoApiError(Exception):
     """The failure a demo task simulates: the external API it stands for let it down."""
+
+
+def failure_reason(exc, step):
+    """What a failed attempt's row says: the demo's error, a time limit, or the exception."""
+    if isinstance(exc, DemoApiError):
+        return str(exc)
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return f"Time limit: ran past its soft time limit of {work_time_limits(step)['soft_time_limit']:g} s"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def run_attempt(kind, step, report_id, attempt):
@@ -34,7 +49,7 @@ def run_attempt(kind, step, report_id, attempt):
     # one transaction with the new log, so no reader takes it for the attempt's last word.
     with transaction.atomic():
         cut_short = logs.filter(retry=attempt, finished_dt=None)
-        if cut_short.update(status=Status.ERROR, finished_dt=timezone.now()):
+        if cut_short.update(status=Status.ERROR, finished_dt=timezone.now(), error=CUT_SHORT):
             logger.warning(
                 "%s report %s: %s retry %d was cut short; run again", kind, report_id, step, attempt
             )
@@ -43,17 +58,22 @@ def run_attempt(kind, step, report_id, attempt):
         time.sleep(story.duration)
         if story.error:
             raise DemoApiError(story.error)
-    except BaseException:  # a time limit or a shutdown ends the attempt too: log it as failed
-        close_log(log, Status.ERROR)
+    except BaseException as exc:  # a time limit or a shutdown ends the attempt too: log it as failed
+        retried = isinstance(exc, DemoApiError) and attempt < MAX_RETRIES
+        close_log(log, Status.ERROR, failure_reason(exc, step), story.retry_countdown if retried else None)
         raise
     close_log(log, Status.FINISHED)
     return story.duration
 
 
-def close_log(log, status):
+def close_log(log, status, error="", retry_countdown=None):
+    """End an attempt's log, with why it failed and when its retry is due, in one write."""
     log.status = status
     log.finished_dt = timezone.now()
-    log.save(update_fields=["status", "finished_dt"])
+    log.error = error
+    if retry_countdown is not None:
+        log.retry_due_dt = log.finished_dt + timedelta(seconds=retry_countdown)
+    log.save(update_fields=["status", "finished_dt", "error", "retry_due_dt"])
 
 
 def run_callback(kind, step, report_id, attempt, task_id):

@@ -28,7 +28,7 @@ def report_whose(step, attempt, start=IdRange.REDELIVERY):
 def run_killed(monkeypatch, *args):
     """Run an attempt whose worker dies before it can log the attempt's end."""
     with monkeypatch.context() as killed:
-        killed.setattr(work, "close_log", lambda log, status: None)
+        killed.setattr(work, "close_log", lambda log, *args: None)
         work.run_attempt(*args)
 
 

@@ -26,7 +26,7 @@ class Command(BaseCommand):
         # One transaction: the canvases are sent after the commit, all or none.
         try:
             with commands_refuse_outages(), transaction.atomic():
-                reports = [report_model.objects.create() for _ in range(count)]
+                reports = [report_model.objects.create(created_from="create_reports") for _ in range(count)]
         except KeyboardInterrupt:
             raise CommandError("Interrupted: no report created, no canvas sent.", returncode=130) from None
         ids = f"ids {reports[0].pk}–{reports[-1].pk}"
