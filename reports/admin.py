@@ -6,10 +6,21 @@ from django.db.models import CharField, Count, Max, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path
+from django.utils.html import format_html, format_html_join
 
 from project.formats import local_time, seconds
 
-from .models import WORK_STEPS, ReportChord, ReportChordTaskLog, ReportGroup, ReportGroupTaskLog
+from .activity import clock, failure_summary, queue_wait_sentences, ready_times, step_states
+from .models import (
+    CALLBACK_STEPS,
+    WORK_STEPS,
+    ReportChord,
+    ReportChordTaskLog,
+    ReportGroup,
+    ReportGroupTaskLog,
+    Status,
+    cut_short_log_ids,
+)
 from .stories import task_name
 from .timeline import render_timeline
 from .work import fail_stalled
@@ -20,10 +31,22 @@ class TaskLogInline(admin.TabularInline):
 
     extra = 0
     can_delete = False
-    fields = readonly_fields = ("task_name", "status", "created", "finished", "retry")
+    fields = readonly_fields = ("task_name", "retry", "outcome", "queued", "created", "finished")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        # This inline instance serves one request: what every row needs is read once here.
+        logs = list(obj.task_logs.all()) if obj else []
+        self.ready = ready_times(obj, logs) if obj else {}
+        self.cut_short = cut_short_log_ids(logs)
+        return super().get_formset(request, obj, **kwargs)
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by, obj.created_from = request.user, "admin"
+        super().save_model(request, obj, form, change)
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -39,18 +62,40 @@ class TaskLogInline(admin.TabularInline):
     def finished(self, log):
         return local_time(log.finished_dt)
 
+    @admin.display(description="outcome")
+    def outcome(self, log):
+        """What the attempt did, and why it failed; a callback's row says it ran, not that it failed."""
+        if log.step in CALLBACK_STEPS:
+            return f"Ran: sets the report to {'Error' if log.step == 'error' else 'Finished'}"
+        if log.finished_dt is None:
+            return "Running"
+        if log.status == Status.FINISHED:
+            return "Succeeded"
+        reason = "Cut short, delivered again" if log.pk in self.cut_short else (log.error or "stopped")
+        after = f"; retry due at {clock(log.retry_due_dt)}" if log.retry_due_dt else ""
+        return format_html('<span class="attempt-failed">Failed: {}</span>{}', reason, after)
+
+    @admin.display(description="in the queue")
+    def queued(self, log):
+        """How long its message waited for a worker process before this attempt or run started."""
+        if log.pk not in self.ready:
+            return None
+        return seconds(max(0.0, (log.created_dt - self.ready[log.pk]).total_seconds()))
+
 
 class ReportAdmin(admin.ModelAdmin):
     """Adding a report has no fields: "Save" creates it and its canvas; then the page only shows."""
 
     change_form_template = "admin/reports/report_change_form.html"
-    list_display = ("id", "kind", "status", "created", "duration", "attempts")
+    list_display = ("id", "kind", "status", "created", "creator", "duration", "attempts")
     list_filter = ("status",)
     fields = readonly_fields = (
         "kind",
         "status",
+        "tasks",
         "error",
         "created",
+        "creator",
         "duration",
         "is_celery_task_sent",
         "callbacks",
@@ -61,6 +106,7 @@ class ReportAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
+            .select_related("created_by")
             .prefetch_related("task_logs")  # is_in_progress() reads them, once per report
             .annotate(
                 # A redelivered attempt logs its retry number again: count attempts, not logs.
@@ -90,9 +136,14 @@ class ReportAdmin(admin.ModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         get_object_or_404(self.model, pk=pk)
-        report = self.model.objects.create()
+        report = self.model.objects.create(created_by=request.user, created_from="Run again")
         self.message_user(request, f"Created {report}, again.")
         return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", report.pk)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by, obj.created_from = request.user, "admin"
+        super().save_model(request, obj, form, change)
 
     def has_change_permission(self, request, obj=None):
         # A saved report is written by its tasks only; its page is for watching.
@@ -115,6 +166,22 @@ class ReportAdmin(admin.ModelAdmin):
     def created(self, report):
         return local_time(report.created_dt)
 
+    @admin.display(description="created by")
+    def creator(self, report):
+        return report.creator()
+
+    @admin.display(description="tasks")
+    def tasks(self, report):
+        """Each task's state at a glance: running, in the queue, waiting to retry (until when), done."""
+        return format_html(
+            '<ul class="report-tasks">{}</ul>',
+            format_html_join(
+                "",
+                '<li class="task-{}"><strong>{}</strong>: {}</li>',
+                ((state, step, text) for step, state, text in step_states(report)),
+            ),
+        )
+
     @admin.display(description="duration")
     def duration(self, report):
         if report.last_finished_dt is None or report.is_in_progress():
@@ -132,6 +199,8 @@ class ReportAdmin(admin.ModelAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj:
             context["timeline"] = render_timeline(obj)  # drawn across the page, under the fields
+            context["queue_waits"] = queue_wait_sentences(obj)
+            context["failure"] = failure_summary(obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
 

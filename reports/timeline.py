@@ -1,7 +1,9 @@
 """A report's attempts and callbacks as a picture: an inline SVG rendered on the server.
 
 One lane per work task, one bar per attempt coloured by its outcome, and a dashed marker
-where each callback ran, on an axis of seconds since the report was created.
+where each callback ran, on an axis of seconds since the report was created. Before each
+attempt and callback, a lighter segment from when its message was ready to when a process
+took it: its wait in the queue (reports.activity).
 """
 
 from django.template.loader import render_to_string
@@ -9,6 +11,7 @@ from django.utils import timezone
 
 from project.charts import axis
 
+from .activity import ready_times
 from .models import WORK_STEPS, Status, cut_short_log_ids
 
 WIDTH = 760
@@ -18,7 +21,8 @@ MARKER_LABEL_HEIGHT = 18
 LANE_HEIGHT = 28
 BAR_HEIGHT = 16
 AXIS_HEIGHT = 34
-LEGEND_HEIGHT = 22
+LEGEND_HEIGHT = 40  # two rows
+QUEUE_MARK_HEIGHT = 4  # a callback's wait, drawn under its label
 OUTCOME_CLASS = {Status.PROCESSING: "running", Status.ERROR: "failed", Status.FINISHED: "done"}
 
 
@@ -41,11 +45,27 @@ def timeline_context(report, now=None):
     lanes_bottom = lanes_top + LANE_HEIGHT * len(WORK_STEPS)
     lane_of = {name: index for index, name in enumerate(WORK_STEPS)}
     cut_short = cut_short_log_ids(logs)
-    bars, markers = [], []
+    ready = ready_times(report, logs)
+    bars, markers, waits = [], [], []
     for log in logs:
         start, end = seconds(log.created_dt), seconds(log.finished_dt or now)
+        queued = seconds(ready[log.pk]) if log.pk in ready else start
         if log.step in lane_of:
             top = lanes_top + LANE_HEIGHT * lane_of[log.step] + (LANE_HEIGHT - BAR_HEIGHT) / 2
+            if start > queued:
+                waits.append(
+                    {
+                        "x": f"{x(queued):.1f}",
+                        "y": f"{top:.1f}",
+                        "width": f"{x(start) - x(queued):.1f}",
+                        "height": BAR_HEIGHT,
+                        "title": f"{log.task_name}, retry {log.retry}: "
+                        f"waited {start - queued:.2f} s in the queue, {queued:.2f}–{start:.2f} s",
+                    }
+                )
+            reason = " (cut short, delivered again)" if log.pk in cut_short else ""
+            if log.error and not reason:
+                reason = f" ({log.error})"
             bars.append(
                 {
                     "x": f"{x(start):.1f}",
@@ -53,12 +73,22 @@ def timeline_context(report, now=None):
                     "width": f"{max(1.5, x(end) - x(start)):.1f}",
                     "height": BAR_HEIGHT,
                     "outcome": OUTCOME_CLASS[log.status],
-                    "title": f"{log.task_name}, retry {log.retry}: {log.get_status_display()}"
-                    + (" (cut short, delivered again)" if log.pk in cut_short else "")
-                    + f", {start:.2f}–{end:.2f} s",
+                    "title": f"{log.task_name}, retry {log.retry}: {log.get_status_display()}{reason}"
+                    f", {start:.2f}–{end:.2f} s",
                 }
             )
         else:
+            if start > queued:
+                waits.append(
+                    {
+                        "x": f"{x(queued):.1f}",
+                        "y": f"{lanes_top - QUEUE_MARK_HEIGHT:.1f}",
+                        "width": f"{x(start) - x(queued):.1f}",
+                        "height": QUEUE_MARK_HEIGHT,
+                        "title": f"{log.task_name}: waited {start - queued:.2f} s in the queue, "
+                        f"{queued:.2f}–{start:.2f} s",
+                    }
+                )
             markers.append(
                 {
                     "x": f"{x(start):.1f}",
@@ -87,6 +117,7 @@ def timeline_context(report, now=None):
         "legend_y": legend_y,
         "lanes": lanes,
         "bars": bars,
+        "waits": waits,
         "markers": markers,
         "ticks": ticks,
         "kind": report.kind,
