@@ -82,6 +82,24 @@ def callbacks_due(report, logs):
     return {"finished": [] if failed else last, "error": last if failed else []}
 
 
+def still_queued(report, logs, now):
+    """(step, since) for each task whose message is ready at ``now`` and no process took yet."""
+    waiting = []
+    for step in WORK_STEPS:
+        attempts = [log for log in logs if log.step == step]
+        if not attempts and report.is_celery_task_sent:
+            waiting.append((step, report.created_dt))
+        # Its last attempt failed, its back-off is over, and no process took the retry yet.
+        elif (
+            attempts and (due := attempts[-1].retry_due_dt) and not final_failure(attempts[-1]) and due <= now
+        ):
+            waiting.append((step, due))
+    for callback, due in callbacks_due(report, logs).items():
+        runs = sum(log.step == callback for log in logs)
+        waiting.extend((callback, since) for since in due[runs:] if since <= now)
+    return waiting
+
+
 def step_states(report, now=None):
     """(step, state, what it does) for each task of the canvas at ``now``, for the report's page.
 

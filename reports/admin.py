@@ -168,7 +168,7 @@ class ReportAdmin(admin.ModelAdmin):
 
     @admin.display(description="created by")
     def creator(self, report):
-        return report.creator()
+        return report.creator() or "not recorded"  # reports from before it was
 
     @admin.display(description="tasks")
     def tasks(self, report):

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from project.charts import axis
 
-from .activity import ready_times
+from .activity import ready_times, still_queued
 from .models import WORK_STEPS, Status, cut_short_log_ids
 
 WIDTH = 760
@@ -34,7 +34,8 @@ def timeline_context(report, now=None):
     def seconds(moment):
         return (moment - report.created_dt).total_seconds()
 
-    ends = [seconds(log.finished_dt or now) for log in logs]
+    waiting = still_queued(report, logs, now)
+    ends = [seconds(log.finished_dt or now) for log in logs] + [seconds(now) for _ in waiting]
     axis_end, tick_values = axis(max([0.1, *ends]))
     plot_width = WIDTH - LABEL_WIDTH - RIGHT_PAD
 
@@ -44,32 +45,39 @@ def timeline_context(report, now=None):
     lanes_top = MARKER_LABEL_HEIGHT
     lanes_bottom = lanes_top + LANE_HEIGHT * len(WORK_STEPS)
     lane_of = {name: index for index, name in enumerate(WORK_STEPS)}
+
+    def bar_top(step):
+        return lanes_top + LANE_HEIGHT * lane_of[step] + (LANE_HEIGHT - BAR_HEIGHT) / 2
+
+    def wait(step, since, until, what):
+        """A lighter segment where ``step`` waited in the queue: in its lane, or under a callback's label."""
+        in_lane = step in lane_of
+        return {
+            "x": f"{x(since):.1f}",
+            "y": f"{bar_top(step) if in_lane else lanes_top - QUEUE_MARK_HEIGHT:.1f}",
+            "width": f"{x(until) - x(since):.1f}",
+            "height": BAR_HEIGHT if in_lane else QUEUE_MARK_HEIGHT,
+            "title": f"{what} {until - since:.2f} s in the queue, {since:.2f}–{until:.2f} s",
+        }
+
     cut_short = cut_short_log_ids(logs)
     ready = ready_times(report, logs)
-    bars, markers, waits = [], [], []
+    bars, markers = [], []
+    waits = [wait(step, seconds(since), seconds(now), f"{step}: waiting,") for step, since in waiting]
     for log in logs:
         start, end = seconds(log.created_dt), seconds(log.finished_dt or now)
-        queued = seconds(ready[log.pk]) if log.pk in ready else start
+        if log.pk in ready and ready[log.pk] < log.created_dt:
+            waits.append(
+                wait(log.step, seconds(ready[log.pk]), start, f"{log.task_name}, retry {log.retry}: waited")
+            )
         if log.step in lane_of:
-            top = lanes_top + LANE_HEIGHT * lane_of[log.step] + (LANE_HEIGHT - BAR_HEIGHT) / 2
-            if start > queued:
-                waits.append(
-                    {
-                        "x": f"{x(queued):.1f}",
-                        "y": f"{top:.1f}",
-                        "width": f"{x(start) - x(queued):.1f}",
-                        "height": BAR_HEIGHT,
-                        "title": f"{log.task_name}, retry {log.retry}: "
-                        f"waited {start - queued:.2f} s in the queue, {queued:.2f}–{start:.2f} s",
-                    }
-                )
             reason = " (cut short, delivered again)" if log.pk in cut_short else ""
             if log.error and not reason:
                 reason = f" ({log.error})"
             bars.append(
                 {
                     "x": f"{x(start):.1f}",
-                    "y": f"{top:.1f}",
+                    "y": f"{bar_top(log.step):.1f}",
                     "width": f"{max(1.5, x(end) - x(start)):.1f}",
                     "height": BAR_HEIGHT,
                     "outcome": OUTCOME_CLASS[log.status],
@@ -78,17 +86,6 @@ def timeline_context(report, now=None):
                 }
             )
         else:
-            if start > queued:
-                waits.append(
-                    {
-                        "x": f"{x(queued):.1f}",
-                        "y": f"{lanes_top - QUEUE_MARK_HEIGHT:.1f}",
-                        "width": f"{x(start) - x(queued):.1f}",
-                        "height": QUEUE_MARK_HEIGHT,
-                        "title": f"{log.task_name}: waited {start - queued:.2f} s in the queue, "
-                        f"{queued:.2f}–{start:.2f} s",
-                    }
-                )
             markers.append(
                 {
                     "x": f"{x(start):.1f}",

@@ -42,11 +42,21 @@ class IdRange(enum.IntEnum):
     REDELIVERY = 90_000
     FAULTS_CHORD = 100_000
     FAULTS_GROUP = 110_000
+    QUEUE_WAIT = 140_000
+    RETRY_WAIT = 150_000
+    FAILURE_NAMED = 160_000
+    BROWSER_PROCESSING = 170_000
 
 
 def find_report_id(kind, wanted, start):
     """The first id from ``start`` (an IdRange) whose predicted story satisfies ``wanted(story, id)``."""
     return next(i for i in itertools.count(start) if wanted(predicted_story(kind, i), i))
+
+
+def find_report_ids(kind, wanted, start, count):
+    """The first ``count`` ids from ``start`` whose predicted story satisfies ``wanted``."""
+    matches = (i for i in itertools.count(start) if wanted(predicted_story(kind, i), i))
+    return list(itertools.islice(matches, count))
 
 
 def quick(story, longest=0.6):
@@ -78,6 +88,12 @@ def finished_fires_early(story, report_id):
         and total_seconds(long) >= 2
         and quick(story, longest=3)
     )
+
+
+def long_and_sure(story, report_id):
+    """Every task succeeds at once, and long works 0.9 s or more (of 1 s at most)."""
+    all_at_once = all(map(succeeds_first_time, story.values()))
+    return report_id % 5 and all_at_once and story["long"][0].duration >= 0.9
 
 
 def long_fails_for_good(story, report_id):

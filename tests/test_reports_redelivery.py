@@ -48,6 +48,9 @@ def test_a_redelivered_attempt_closes_the_log_its_killed_run_left_open(admin_cli
     assert "retry 0: Error (cut short, delivered again)" in svg and "retry 0: Finished," in svg
     changelist = admin_client.get(reverse("admin:reports_reportgroup_changelist")).content.decode()
     assert '<td class="field-attempts">1</td>' in changelist  # one attempt, run twice
+    page = admin_client.get(reverse("admin:reports_reportgroup_change", args=[report.pk])).content.decode()
+    assert cut_short.error == work.CUT_SHORT
+    assert '<span class="attempt-failed">Failed: Cut short, delivered again</span>' in page
 
 
 def test_a_last_retry_cut_short_does_not_settle_its_step_while_it_runs_again(monkeypatch, db):

@@ -3,10 +3,19 @@
 import re
 
 import pytest
+from django.db import transaction
 from playwright.sync_api import expect
 
 from reports.models import ReportChord, ReportGroup
-from tests.reports_stories import LONG_STILL_RUNNING, IdRange, find_report_id, finished_fires_early
+from tests.browser.conftest import ARTIFACTS
+from tests.reports_stories import (
+    LONG_STILL_RUNNING,
+    IdRange,
+    find_report_id,
+    find_report_ids,
+    finished_fires_early,
+    long_and_sure,
+)
 
 
 @pytest.mark.parametrize("model", [ReportGroup, ReportChord])
@@ -41,3 +50,23 @@ def test_a_group_report_page_marks_its_finished_callback_firing_before_the_other
         for bar in timeline.locator("rect.attempt").all()
     ]
     assert sum(end > marker_x for end in bar_ends) >= 1  # long's last attempt, at least, runs past it
+
+
+def test_a_report_page_says_what_each_task_does_while_others_keep_the_worker_busy(staff_page):
+    # Six chords at once on the worker's 4 processes: the last one's long waits for a free one.
+    ids = find_report_ids("chord", long_and_sure, start=IdRange.BROWSER_PROCESSING, count=6)
+    with transaction.atomic():
+        for report_id in ids:
+            ReportChord.objects.create(pk=report_id)
+
+    staff_page.goto(f"/admin/reports/reportchord/{ids[-1]}/change/")
+
+    tasks = staff_page.locator("ul.report-tasks")
+    expect(tasks.locator("li.task-queued").first).to_contain_text("waiting in the queue since")
+    expect(tasks.locator("li.task-pending")).to_contain_text(["runs once all three tasks succeed"])
+    expect(staff_page.locator("svg.report-timeline rect.queue-wait")).not_to_have_count(0)  # growing
+    ARTIFACTS.mkdir(exist_ok=True)
+    staff_page.screenshot(path=ARTIFACTS / "report_page_while_processing.png", full_page=True)
+    expect(staff_page.locator('meta[http-equiv="refresh"]')).to_have_count(0, timeout=30_000)
+    expect(tasks.locator("li.task-done")).to_have_count(4)  # short, medium, long, the body
+    expect(staff_page.locator("svg.report-timeline rect.queue-wait")).not_to_have_count(0)
