@@ -7,7 +7,7 @@ task it hangs on ends. From then until its attempt starts it waits in the queue:
 worker process, when every process is busy with other tasks.
 """
 
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from .models import CALLBACK_STEPS, REPORT_MODELS, WORK_STEPS, Status, cut_short_log_ids
@@ -194,11 +194,17 @@ def queue_wait_sentences(report):
     one of them ended.
     """
     logs = list(report.task_logs.all())
+    notable = [(log, ready, wait) for log, ready, wait in queue_waits(report, logs) if wait >= NOTABLE_WAIT]
+    if not notable:
+        return []
+    attempts = work_attempts_between(
+        min(ready for _, ready, _ in notable), max(log.created_dt for log, _, _ in notable)
+    )
     sentences = []
-    for log, ready, wait in queue_waits(report, logs):
-        if wait < NOTABLE_WAIT:
-            continue
-        running, freed = busy_processes(ready, log.created_dt)
+    for log, ready, wait in notable:
+        middle = ready + (log.created_dt - ready) / 2
+        running = sum(start <= middle and (end is None or end > middle) for start, end in attempts)
+        freed = max((end for _, end in attempts if end and ready < end <= log.created_dt), default=None)
         if not running or freed is None or (log.created_dt - freed).total_seconds() > wait / 2:
             continue
         name = f"“{log.step}”" if log.step in CALLBACK_STEPS else f"{log.step} (attempt {log.retry + 1})"
@@ -210,18 +216,12 @@ def queue_wait_sentences(report):
     return sentences
 
 
-def busy_processes(ready, started):
-    """How many work attempts, of every report, ran halfway between ``ready`` and ``started``,
-    and when the last of them to end before ``started`` ended."""
-    middle = ready + (started - ready) / 2
-    running, freed = 0, None
+def work_attempts_between(since, until):
+    """(start, end) of every report's work attempts that ran at some moment between the two."""
+    attempts = []
     for model in REPORT_MODELS.values():
         names = [task_name(model.kind, step) for step in WORK_STEPS]
-        logs = model.log_model().objects.filter(task_name__in=names)
-        running += logs.filter(
-            Q(finished_dt__gt=middle) | Q(finished_dt=None), created_dt__lte=middle
-        ).count()
-        last = logs.filter(finished_dt__gt=ready, finished_dt__lte=started).aggregate(last=Max("finished_dt"))
-        if last["last"] and (freed is None or last["last"] > freed):
-            freed = last["last"]
-    return running, freed
+        logs = model.log_model().objects.filter(task_name__in=names, created_dt__lte=until)
+        overlapping = logs.filter(Q(finished_dt__gt=since) | Q(finished_dt=None))
+        attempts += overlapping.values_list("created_dt", "finished_dt")
+    return attempts
