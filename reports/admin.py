@@ -136,7 +136,7 @@ class ReportAdmin(admin.ModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         get_object_or_404(self.model, pk=pk)
-        report = self.model.objects.create(created_by=request.user, created_from="Run again")
+        report = self.model.objects.create(created_by=request.user, created_from=f"Run again of report {pk}")
         self.message_user(request, f"Created {report}, again.")
         return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", report.pk)
 
@@ -168,7 +168,7 @@ class ReportAdmin(admin.ModelAdmin):
 
     @admin.display(description="created by")
     def creator(self, report):
-        return report.creator() or "not recorded"  # reports from before it was
+        return report.creator() or "-"  # reports from before it was recorded
 
     @admin.display(description="tasks")
     def tasks(self, report):

@@ -103,7 +103,7 @@ class Report(models.Model):
         raise NotImplementedError
 
     def creator(self):
-        """Who created it and from where, e.g. "admin (Run again)" or "create_reports"."""
+        """Who created it and from where, e.g. "admin (Run again of report 7)" or "create_reports"."""
         who = self.created_by.get_username() if self.created_by else ""
         if who and self.created_from:
             return f"{who} ({self.created_from})"

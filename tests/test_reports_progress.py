@@ -165,9 +165,9 @@ def test_each_report_records_who_created_it_and_the_pages_show_it(
     page = admin_client.get(change_url(again)).content.decode()
 
     assert (from_admin.created_by, from_admin.created_from) == (admin_user, "admin")
-    assert (again.created_by, again.created_from) == (admin_user, "Run again")
+    assert (again.created_by, again.created_from) == (admin_user, f"Run again of report {from_admin.pk}")
     assert (from_command.created_by, from_command.created_from) == (None, "create_reports")
     assert ">Created by<" in changelist
-    for creator in ("admin (admin)", "admin (Run again)", "create_reports"):
+    for creator in ("admin (admin)", f"admin (Run again of report {from_admin.pk})", "create_reports"):
         assert f'<td class="field-creator">{creator}</td>' in changelist
-    assert '<div class="readonly">admin (Run again)</div>' in page
+    assert f'<div class="readonly">admin (Run again of report {from_admin.pk})</div>' in page
