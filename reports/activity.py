@@ -22,21 +22,12 @@ def clock(moment):
     return timezone.localtime(moment).strftime("%H:%M:%S.%f")[:-4]
 
 
-def final_failure(log):
-    """Whether a work attempt's failure was its step's last: no retry is due after it."""
-    return (
-        log.finished_dt is not None
-        and log.status == Status.ERROR
-        and (log.retry >= MAX_RETRIES or log.retry_due_dt is None)
-    )
-
-
 def step_ends(logs):
     """Each work step's last attempt's log once the step is settled (succeeded, or failed for good)."""
     cut_short = cut_short_log_ids(logs)
     ends = {}
     for log in logs:
-        settled = log.status == Status.FINISHED or final_failure(log)
+        settled = log.status == Status.FINISHED or log.failed_for_good
         if log.step in WORK_STEPS and log.pk not in cut_short and log.finished_dt is not None and settled:
             ends.setdefault(log.step, log)
     return ends
@@ -91,7 +82,10 @@ def still_queued(report, logs, now):
             waiting.append((step, report.created_dt))
         # Its last attempt failed, its back-off is over, and no process took the retry yet.
         elif (
-            attempts and (due := attempts[-1].retry_due_dt) and not final_failure(attempts[-1]) and due <= now
+            attempts
+            and (due := attempts[-1].retry_due_dt)
+            and not attempts[-1].failed_for_good
+            and due <= now
         ):
             waiting.append((step, due))
     for callback, due in callbacks_due(report, logs).items():
@@ -132,7 +126,7 @@ def work_state(report, logs, now):
         return "running", f"running since {clock(last.created_dt)} ({attempt})"
     if last.status == Status.FINISHED:
         return "done", f"done at {clock(last.finished_dt)} ({attempt})"
-    if final_failure(last):
+    if last.failed_for_good:
         reason = last.error or "stopped"
         return "failed", f"failed for good at {clock(last.finished_dt)} ({attempt}): {reason}"
     if now < last.retry_due_dt:

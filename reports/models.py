@@ -128,8 +128,9 @@ class Report(models.Model):
     def step_outcomes(self, at=None):
         """Each work step's outcome as known at ``at`` (now by default): Finished, Error or None.
 
-        A step is settled once an attempt finished, or its last allowed retry failed; between
-        two attempts, while a retry waits for its countdown, it is not (None).
+        A step is settled once an attempt finished, or one failed for good (its last allowed
+        retry, or a failure not retried: a time limit); between two attempts, while a retry
+        waits for its countdown, it is not (None).
         """
         outcomes = dict.fromkeys(WORK_STEPS)
         logs = list(self.task_logs.all())  # one read: the tasks keep adding logs
@@ -141,7 +142,7 @@ class Report(models.Model):
                 continue
             if log.status == Status.FINISHED:
                 outcomes[log.step] = Status.FINISHED
-            elif log.retry >= MAX_RETRIES and outcomes[log.step] is None:
+            elif log.failed_for_good and outcomes[log.step] is None:
                 outcomes[log.step] = Status.ERROR
         return outcomes
 
@@ -228,6 +229,15 @@ class TaskLog(models.Model):
     @property
     def step(self):
         return self.task_name.rsplit("_", 1)[-1]
+
+    @property
+    def failed_for_good(self):
+        """A work attempt that failed with no retry due after it: its step's last word."""
+        return (
+            self.finished_dt is not None
+            and self.status == Status.ERROR
+            and (self.retry >= MAX_RETRIES or self.retry_due_dt is None)
+        )
 
 
 class ReportGroup(Report):

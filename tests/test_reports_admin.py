@@ -8,20 +8,27 @@ from django.urls import reverse
 from django.utils import timezone
 
 from project.charts import tick_step
+from reports.activity import clock
 from reports.models import ReportChord, ReportGroup, Status
+from reports.stories import MAX_RETRIES
 from reports.timeline import render_timeline
 
 
 def make_report(model, status, attempts):
-    """A report and its logs as the tasks would have written them: (step, retry, status, start, end)."""
+    """A report and its logs as the tasks would have written them: (step, retry, status, start, end).
+
+    A failed attempt before the last is retried 0.1 s after its end.
+    """
     (report,) = model.objects.bulk_create([model(status=status, is_celery_task_sent=True)])
     created = timezone.now() - timedelta(seconds=5)
     model.objects.filter(pk=report.pk).update(created_dt=created)
     for step, retry, log_status, start, end in attempts:
         log = report.task_logs.create(task_name=f"report_{model.kind}_{step}", retry=retry, status=log_status)
+        retried = log_status == Status.ERROR and retry < MAX_RETRIES and end is not None
         report.task_logs.filter(pk=log.pk).update(
             created_dt=created + timedelta(seconds=start),
             finished_dt=None if end is None else created + timedelta(seconds=end),
+            retry_due_dt=created + timedelta(seconds=end + 0.1) if retried else None,
         )
     return model.objects.get(pk=report.pk)
 
@@ -161,3 +168,26 @@ def test_change_page_refreshes_until_the_errback_a_failed_task_owes_has_run(admi
 
     assert b'http-equiv="refresh"' in before
     assert b'http-equiv="refresh"' not in after and b"\xe2\x80\x9cerror\xe2\x80\x9d ran 1 time." in after
+
+
+def test_change_page_shows_a_task_waiting_to_retry_until_its_due_time(admin_client):
+    report = make_report(
+        ReportChord, PROCESSING, [("short", 0, FINISHED, 0.0, 0.5), ("medium", 0, ERROR, 0.0, 1.0)]
+    )
+    failed = report.task_logs.get(task_name="report_chord_medium")
+    due = timezone.now() + timedelta(seconds=60)  # a back-off at full scale
+    report.task_logs.filter(pk=failed.pk).update(retry_due_dt=due, error="API Connectivity Failure")
+
+    page = admin_client.get(reverse("admin:reports_reportchord_change", args=[report.pk])).content.decode()
+
+    assert '<meta http-equiv="refresh"' in page
+    assert re.search(
+        rf'<li class="task-retrying"><strong>medium</strong>: waiting to retry until {clock(due)} '
+        r"\(in 5\d\.\d\d s\), after attempt 1 of 6 failed: API Connectivity Failure</li>",
+        page,
+    )
+    assert '<li class="task-done"><strong>short</strong>: done at' in page
+    assert '<li class="task-queued"><strong>long</strong>: waiting in the queue since' in page
+    assert (
+        '<li class="task-pending"><strong>finished</strong>: runs once all three tasks succeed</li>' in page
+    )

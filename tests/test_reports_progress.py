@@ -142,6 +142,7 @@ def test_an_attempt_past_its_time_limit_says_so_and_is_not_retried(db, monkeypat
 
     (log,) = report.task_logs.all()
     assert log.status == Status.ERROR and log.retry_due_dt is None
+    assert report.step_outcomes()["medium"] == Status.ERROR  # settled: no retry will come
     assert (
         log.error == "Time limit: ran past its soft time limit of 25.3 s"
     )  # 25 s + medium's 30 s at scale 0.01
