@@ -7,6 +7,8 @@ task it hangs on ends. From then until its attempt starts it waits in the queue:
 worker process, when every process is busy with other tasks.
 """
 
+import copy
+
 from django.db.models import Q
 from django.utils import timezone
 
@@ -100,7 +102,7 @@ def step_states(report, now=None):
     The state is one of running, queued, retrying, done, failed, pending, skipped.
     """
     now = now or timezone.now()
-    logs = [log for log in report.task_logs.all() if log.created_dt <= now]
+    logs = logs_as_at(report, now)
     states = [
         (step, *work_state(report, [log for log in logs if log.step == step], now)) for step in WORK_STEPS
     ]
@@ -113,6 +115,19 @@ def step_states(report, now=None):
         )
         states.append((callback, *callback_state(report, callback, runs, due[callback], decided)))
     return states
+
+
+def logs_as_at(report, now):
+    """The report's logs as they stood at ``now``: those begun by then, any ended later still running."""
+    logs = []
+    for log in report.task_logs.all():
+        if log.created_dt > now:
+            continue
+        if log.finished_dt and log.finished_dt > now:
+            log = copy.copy(log)  # the prefetched one stays as stored
+            log.status, log.finished_dt, log.error, log.retry_due_dt = Status.PROCESSING, None, "", None
+        logs.append(log)
+    return logs
 
 
 def work_state(report, logs, now):

@@ -107,6 +107,10 @@ def test_a_failed_attempt_says_why_on_its_row_and_when_its_retry_was_due(worker,
     assert medium[0] == "retrying"
     assert f"waiting to retry until {clock(failed.retry_due_dt)}" in medium[1]
     assert CONNECTIVITY_FAILURE in medium[1]
+    # And while medium's first attempt still worked: running, as the page said then.
+    during = failed.created_dt + (failed.finished_dt - failed.created_dt) / 2
+    medium = dict((step, (state, text)) for step, state, text in step_states(report, now=during))["medium"]
+    assert medium == ("running", f"running since {clock(failed.created_dt)} (attempt 1 of 6)")
     page = admin_client.get(change_url(report)).content.decode()
     row = f"Failed: {CONNECTIVITY_FAILURE}</span>; retry due at {clock(failed.retry_due_dt)}"
     assert row in page and page.count('class="attempt-failed"') == 1
