@@ -28,7 +28,6 @@ runs as the ``postgres`` user (it refuses root), RabbitMQ as root with HOME in i
 
 import atexit
 import contextlib
-import ctypes
 import os
 import pwd
 import secrets
@@ -42,12 +41,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.utils import wait_until
+from project.processes import dies_with_parent, wait_until
 
 RABBITMQ_SCRIPTS = Path("/usr/lib/rabbitmq/bin")
 POSTGRES_USER = "postgres"
-_libc = ctypes.CDLL(None, use_errno=True)
-PR_SET_PDEATHSIG = 1
 
 
 def free_port():
@@ -55,21 +52,6 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def dies_with_parent(sig):
-    """A Popen preexec_fn: the child gets ``sig`` when this (its parent) thread exits.
-
-    Runs after Popen's user= switch, which would clear it. Start services from the thread
-    that lives as long as they should (pytest fixtures run on the main thread)."""
-    parent = os.getpid()
-
-    def preexec():
-        _libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before prctl
-            os._exit(1)
-
-    return preexec
 
 
 def _alive(pid):

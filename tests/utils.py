@@ -1,22 +1,11 @@
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+from project.processes import wait_until as wait_until  # a test's way to wait, too
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def wait_until(predicate, timeout=30.0, interval=0.05, message="condition not met"):
-    """Poll ``predicate`` until it returns something truthy, and return that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{message} (waited {timeout} s)")
-        time.sleep(interval)
 
 
 def manage(*args, env):

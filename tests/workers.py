@@ -2,15 +2,11 @@
 
 import contextlib
 import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from django.conf import settings
 
-from tests.private_services import dies_with_parent
-from tests.utils import wait_until
+from project.processes import celery_command, running
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -35,11 +31,7 @@ def running_worker(name, *options, env=None):
         "DJANGO_CONFIGURATION": "Test",
         **(env or {}),
     }
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
+    command = celery_command(
         "project",
         "worker",
         "--loglevel=INFO",
@@ -48,33 +40,6 @@ def running_worker(name, *options, env=None):
         "--include=tests.tasks",
         f"--hostname={name}-{os.getpid()}@%h",
         *options,
-    ]
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=cwd,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            # A warm shutdown if this process dies, even by SIGKILL: no orphan worker after a
-            # killed test run.
-            preexec_fn=dies_with_parent(signal.SIGTERM),
-        )
-    try:
-        wait_until(
-            lambda: process.poll() is not None or " ready." in log_path.read_text(),
-            timeout=60,
-            message=f"worker did not start; see {log_path}",
-        )
-        assert process.poll() is None, f"worker exited at start-up; see {log_path}"
+    )
+    with running(command, log_path, env=env, cwd=cwd) as process:
         yield process
-    finally:
-        if process.poll() is None:
-            # Warm shutdown, as a process manager asks; then make sure it is gone.
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
