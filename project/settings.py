@@ -41,6 +41,7 @@ class Base(Configuration):
         "project",
         "reports",
         "voterroll",
+        "lessons",
     ]
     MIDDLEWARE = [
         "django.middleware.security.SecurityMiddleware",
@@ -240,6 +241,13 @@ class Base(Configuration):
     # Days an ended run's rolls are kept; beat deletes them after (the run's record stays).
     VOTERROLL_KEEP_FILES_DAYS = values.PositiveIntegerValue(30, environ_prefix=None)
 
+    # lessons: the brokers the lessons about a broker compare, each lesson on queues of its own.
+    # Redis on a database of the lessons' own (9), whose keys they delete when they end.
+    LESSONS_REDIS_URL = values.Value("redis://127.0.0.1:6379/9", environ_prefix=None)
+    LESSONS_RABBITMQ_URL = values.Value("amqp://guest:guest@127.0.0.1:5672//", environ_prefix=None)
+    # Every wait, countdown, window and timeout of a lesson (each a few seconds) times this.
+    LESSONS_TIME_SCALE = values.FloatValue(1.0, environ_prefix=None)
+
 
 class Dev(Base):
     DEBUG = values.BooleanValue(True, environ_prefix=None)
@@ -283,6 +291,13 @@ class Test(Base):
     VOTERROLL_PAGES_PER_SECOND = 1500
     CELERY_WORKER_CONCURRENCY = 4  # as the tests' worker runs (tests/conftest.py)
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    LESSONS_REDIS_URL = values.Value(
+        "redis://127.0.0.1:6379/9", environ_name="TEST_LESSONS_REDIS_URL", environ_prefix=None
+    )
+    LESSONS_RABBITMQ_URL = values.Value(
+        "amqp://guest:guest@127.0.0.1:5672//", environ_name="TEST_LESSONS_RABBITMQ_URL", environ_prefix=None
+    )
+    LESSONS_TIME_SCALE = 1.0
 
     @property
     def DATABASES(self):
