@@ -15,6 +15,7 @@ from pathlib import Path
 from celery import Celery
 from django.conf import settings
 from kombu import Connection
+from kombu.utils.url import maybe_sanitize_url
 
 from project import processes
 from project.connections import broker_transport_options
@@ -81,7 +82,7 @@ class Lab:
                 connection.ensure_connection(max_retries=1)
         except Exception as error:  # kombu raises each transport's own errors
             setting = f"LESSONS_{broker.upper()}_URL"
-            return f"{broker} not reachable at {Connection(url).as_uri()} ({error}); set {setting}"
+            return f"{broker} not reachable at {maybe_sanitize_url(url)} ({error}); set {setting}"
         return None
 
     def conf(self, variant, broker="default", **settings_):
