@@ -54,4 +54,4 @@ def test_pass_pks_confirmed_prints_its_claim_progress_observation_and_verdict(tr
     assert run.status == LessonRun.Status.CONFIRMED and run.started_by is None
     assert run.observation["acted_on"] == {"data": ["draft"], "pk": ["final"]}
     assert [bar["outcome"] for bar in run.timeline["bars"]] == ["ran", "ran"]
-    assert "celery@" not in run.log and "==> worker (pid" in run.log and " ready." in run.log
+    assert "==> worker (pid" in run.log and " ready." in run.log  # its worker's own log lines

@@ -13,7 +13,7 @@ from django.conf import settings
 
 from lessons.lab import Lab
 from lessons.models import LessonRun
-from tests.lessons_utils import lesson_processes, run
+from tests.lessons_utils import lesson_processes, queues_left, run
 
 EMBEDDED = settings.CELERY_BROKER_URL.startswith("filesystem://")
 REAL_SERVICES = {"visibility-timeout", "shutdown-window", "enqueue-on-commit"}
@@ -28,8 +28,9 @@ def lesson_test(slug):
 
 
 def ended_cleanly(run_):
-    """Nothing of the lesson left: no process, no folder, no row."""
+    """Nothing of the lesson left: no process, no queue, no folder."""
     assert lesson_processes(run_.pk) == []
+    assert queues_left(run_) == []
     assert not Lab(run_).folder.exists()
 
 
