@@ -205,12 +205,14 @@ class Lab:
         """One lane per process, one bar per execution: a start and the end that follows it in
         that process, or no end (cut short, or still running when the lesson ended)."""
         lanes, bars, open_bars = [], [], {}
-        for e in sorted(self.events(), key=lambda e: e["t"]):
+        events = sorted(self.events(), key=lambda e: e["t"])
+        origin = events[0]["t"] if events else self.t0
+        for e in events:
             lane_name = f"{e['variant']} · {e['node']} {e['pid']}"
             if lane_name not in lanes:
                 lanes.append(lane_name)
             lane = lanes.index(lane_name)
-            at = round((e["t"] - self.t0) * 1000)
+            at = round((e["t"] - origin) * 1000)
             if e["event"] == "start":
                 open_bars[lane] = {
                     "lane": lane,
@@ -234,7 +236,7 @@ class Lab:
                         "outcome": "errback",
                     }
                 )
-        end = round((time.time() - self.t0) * 1000)
+        end = round((time.time() - origin) * 1000)
         for bar in open_bars.values():
             bar["end"] = end
         return {"lanes": lanes, "bars": bars}

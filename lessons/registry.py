@@ -20,7 +20,7 @@ class Lesson:
     name: str
     claim: str
     source: str
-    # Where it runs: "default" (the configured stack) or the brokers it compares.
+    # Where it runs: the configured stack (embedded by default), or the brokers it compares.
     stack: str
     experiment: Callable
 
@@ -28,7 +28,7 @@ class Lesson:
 LESSONS = {}
 
 
-def lesson(slug, name, *, claim, source, stack="default"):
+def lesson(slug, name, *, claim, source, stack="the configured broker and database"):
     """Register the decorated experiment, ``experiment(lab) -> Outcome``, as a lesson."""
 
     def register(experiment):
