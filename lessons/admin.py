@@ -41,7 +41,7 @@ class LessonRunAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         view = self.admin_site.admin_view
-        return [path("run/", view(self.run_view), name="lessons_lessonrun_run")] + super().get_urls()
+        return [path("run/", view(self.run_view), name="lessons_lessonrun_run"), *super().get_urls()]
 
     def can_run(self, request):
         return request.user.has_perm("lessons.add_lessonrun")

@@ -18,7 +18,7 @@ from kombu import Connection
 from kombu.utils.url import maybe_sanitize_url
 
 from project import processes
-from project.connections import broker_transport_options
+from project.stack import broker_transport_options
 
 from .models import Specimen
 

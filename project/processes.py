@@ -79,10 +79,8 @@ def stop(process, timeout=30):
     whole group. Whatever the group left running (a pool process whose parent died) goes too."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
     kill_group(process)
 
 
