@@ -409,3 +409,67 @@ def starmap_serial(lab):
         f"chunks {chunked['messages']} messages",
         seen,
     )
+
+
+@lesson(
+    "chord-unlock",
+    "A result backend without a chord counter polls with chord_unlock",
+    claim=(
+        "On a result backend without an atomic chord counter, a chord sends a chord_unlock task "
+        "that polls its header's results once a second until all are ready; the project's "
+        "database backend counts instead and sends none."
+    ),
+    source="Celery docs, Canvas: Chords (Important notes); django-celery-results",
+)
+def chord_unlock(lab):
+    duration = 3
+    (lab.folder / "results").mkdir()
+    confs = {
+        # Celery's file-system backend keeps results as files: no counter to increment.
+        "file_backend": lab.conf("file_backend", result_backend=f"file://{lab.folder / 'results'}"),
+        "database_backend": lab.conf("database_backend"),
+    }
+    lab.say("Starting a worker on each result backend…")
+    # A process for chord_unlock beside the two header tasks: its polls are not held up.
+    workers = {variant: lab.worker(variant, conf, concurrency=3) for variant, conf in confs.items()}
+    lab.ready(*workers.values())
+    for variant, conf in confs.items():
+        app = lab.app(conf)
+        header = [
+            signature(app, tasks.sleeper, variant, f"header {i}", lab.seconds(duration)) for i in (1, 2)
+        ]
+        chord(header, signature(app, tasks.collect, variant, "chord body"), app=app).apply_async()
+    lab.say(f"Sent a chord of two {lab.seconds(duration):g} s tasks to each…")
+    lab.wait_for(
+        lambda lab: all(
+            [e for e in lab.events(variant, "end") if e["label"] == "chord body"] for variant in confs
+        ),
+        duration + 20,
+    )
+    seen = {
+        variant: {
+            "chord_unlock_messages": len(
+                [
+                    line
+                    for line in lab.log(worker).splitlines()
+                    if "celery.chord_unlock[" in line and " received" in line
+                ]
+            ),
+            "body_runs": len([e for e in lab.events(variant, "end") if e["label"] == "chord body"]),
+        }
+        for variant, worker in workers.items()
+    }
+    polled, counted = seen["file_backend"], seen["database_backend"]
+    confirmed = (
+        polled["chord_unlock_messages"] >= 2
+        and counted["chord_unlock_messages"] == 0
+        and polled["body_runs"] == counted["body_runs"] == 1
+    )
+    return Outcome(
+        confirmed,
+        f"{'confirmed' if confirmed else 'not confirmed'}: for a chord of two {lab.seconds(duration):g} s "
+        f"tasks, the file-system backend's worker received {polled['chord_unlock_messages']} chord_unlock "
+        f"messages, the database backend's {counted['chord_unlock_messages']}; each body ran "
+        f"{polled['body_runs']} and {counted['body_runs']} time(s)",
+        seen,
+    )

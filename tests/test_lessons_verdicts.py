@@ -114,3 +114,13 @@ def test_starmap_runs_its_calls_serially_and_chunks_send_fewer_messages(transact
     assert starmap["seconds"] > grouped["seconds"]
     assert lesson.observation["chunks"]["messages"] == 2
     ended_cleanly(lesson)
+
+
+@lesson_test("chord-unlock")
+def test_a_backend_without_a_chord_counter_polls_with_chord_unlock_and_ours_does_not(transactional_db):
+    lesson = run("chord-unlock")
+
+    assert lesson.status == LessonRun.Status.CONFIRMED, lesson.verdict
+    assert lesson.observation["file_backend"]["chord_unlock_messages"] >= 2
+    assert lesson.observation["database_backend"] == {"chord_unlock_messages": 0, "body_runs": 1}
+    ended_cleanly(lesson)
