@@ -33,8 +33,11 @@ class Command(BaseCommand):
         self.stdout.write(f"{lesson.name}\nClaim: {lesson.claim}\nSource: {lesson.source}\n")
         run = LessonRun.objects.create(lesson=lesson.slug)
         # A process manager's stop is a Ctrl-C: the lesson stops its workers before exiting.
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
-        run = run_lesson(run.pk, say=self.stdout.write)
+        previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+        try:
+            run = run_lesson(run.pk, say=self.stdout.write)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
         self.stdout.write(f"\nObservation: {json.dumps(run.observation)}\nVerdict: {run.verdict}")
         self.stdout.write(f"(lesson run {run.pk}; in the admin with its timeline and its workers' logs)")
         if EXIT_CODES[run.status]:
