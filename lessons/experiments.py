@@ -147,8 +147,7 @@ def two_beats(lab):
     lab.say(f"Every beat has sent its first task; counting for {lab.seconds(window):g} s…")
     lab.sleep(window)
     end = lab.now()
-    for beat in beats:
-        lab.stop(beat)
+    lab.stop(*beats)
 
     def ran(variant):
         return len([e for e in lab.events(variant, "end") if start <= e["t"] < end])

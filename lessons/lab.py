@@ -49,8 +49,7 @@ class Lab:
         self.close()
 
     def close(self):
-        for _, process, _ in self.processes:
-            processes.stop(process, STOP_TIMEOUT)
+        self.stop(*[process for _, process, _ in self.processes])
         for conf, queue in self.queues:
             delete_queue(conf, queue)
         for app in self.apps:
@@ -174,8 +173,8 @@ class Lab:
         for process in started:
             processes.kill_group(process)
 
-    def stop(self, process):
-        processes.stop(process, STOP_TIMEOUT)
+    def stop(self, *started):
+        processes.stop(*started, timeout=STOP_TIMEOUT)
 
     def log(self, process):
         return next(path for _, started, path in self.processes if started is process).read_text()

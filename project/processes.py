@@ -74,14 +74,18 @@ def wait_ready(process, log_path, text=" ready.", timeout=60):
         raise RuntimeError(f"{log_path.stem} exited at start-up; see {log_path}")
 
 
-def stop(process, timeout=30):
-    """A warm shutdown, as a process manager asks; after ``timeout`` seconds, SIGKILL to its
-    whole group. Whatever the group left running (a pool process whose parent died) goes too."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+def stop(*started, timeout=30):
+    """A warm shutdown of each process, as a process manager asks, all at once; SIGKILL to the
+    whole group of any still running ``timeout`` seconds later. Whatever a group left running (a
+    pool process whose parent died) goes too."""
+    for process in started:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for process in started:
         with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=timeout)
-    kill_group(process)
+            process.wait(timeout=max(0, deadline - time.monotonic()))
+        kill_group(process)
 
 
 def kill_group(process):
@@ -99,4 +103,4 @@ def running(command, log_path, *, env, cwd, ready=" ready.", stop_timeout=30):
         wait_ready(process, log_path, ready)
         yield process
     finally:
-        stop(process, stop_timeout)
+        stop(process, timeout=stop_timeout)
