@@ -132,39 +132,39 @@ def shutdown_window(lab):
 )
 def two_beats(lab):
     every, window = 0.5, 3
-    one, two = lab.conf("one_beat"), lab.conf("two_beats")
-    lab.say("Starting a worker, one beat on one queue and two beats on another…")
-    worker = lab.worker("worker", one, queues=[one["task_default_queue"], two["task_default_queue"]])
-    beats = [
-        lab.beat("beat-a", one, tasks.sleeper, ("one_beat", "beat-a", 0), lab.seconds(every)),
-        lab.beat("beat-b", two, tasks.sleeper, ("two_beats", "beat-b", 0), lab.seconds(every)),
-        lab.beat("beat-c", two, tasks.sleeper, ("two_beats", "beat-c", 0), lab.seconds(every)),
-    ]
+    conf = lab.conf("two_beats")
+    lab.say("Starting a worker and two beats, each with the same schedule…")
+    worker = lab.worker("worker", conf)
+    beats = {
+        name: lab.beat(name, conf, tasks.sleeper, ("two_beats", name, 0), lab.seconds(every))
+        for name in ("beat-a", "beat-b")
+    }
     lab.ready(worker)
-    labels = ("beat-a", "beat-b", "beat-c")
-    lab.wait_for(lambda lab: {e["label"] for e in lab.events(event="end")} >= set(labels), 30)
+    lab.wait_for(lambda lab: {e["label"] for e in lab.events(event="end")} >= set(beats), 30)
     start = lab.now()
-    lab.say(f"Every beat has sent its first task; counting for {lab.seconds(window):g} s…")
+    lab.say(f"Both beats have sent their first task; counting for {lab.seconds(window):g} s…")
     lab.sleep(window)
     end = lab.now()
-    lab.stop(*beats)
-
-    def ran(variant):
-        return len([e for e in lab.events(variant, "end") if start <= e["t"] < end])
-
+    lab.stop(*beats.values())
+    sent = {
+        name: len([e for e in lab.events("two_beats", "end") if e["label"] == name and start <= e["t"] < end])
+        for name in beats
+    }
+    scheduled = round((end - start) / lab.seconds(every))
+    ran = sum(sent.values())
     observation = {
         "every_s": lab.seconds(every),
         "window_s": end - start,
-        "one_beat": ran("one_beat"),
-        "two_beats": ran("two_beats"),
+        "scheduled": scheduled,
+        "sent": sent,
     }
-    one_count, two_count = observation["one_beat"], observation["two_beats"]
-    confirmed = one_count > 0 and two_count >= 1.75 * one_count
+    # Each beat keeps the whole schedule by itself (a tick or so lost at the window's ends).
+    confirmed = all(count >= scheduled - 2 for count in sent.values())
     return Outcome(
         confirmed,
-        f"{'confirmed' if confirmed else 'not confirmed'}: in the same {end - start:.1f} s the task "
-        f"scheduled every {lab.seconds(every):g} s ran {two_count} times with two beats, "
-        f"{one_count} with one",
+        f"{'confirmed' if confirmed else 'not confirmed'}: the task scheduled every {lab.seconds(every):g} s "
+        f"({scheduled} times in {end - start:.1f} s) ran {ran} times, "
+        + ", ".join(f"{count} sent by {name}" for name, count in sent.items()),
         observation,
     )
 

@@ -126,6 +126,7 @@ class Lab:
         }
         command = processes.celery_command("lessons.worker", *arguments)
         process = processes.start(command, log_path, env=env, cwd=self.folder)
+        process.started_at = time.monotonic()
         self.processes.append((name, process, log_path))
         return process
 
@@ -162,7 +163,8 @@ class Lab:
         for name, process, log_path in self.processes:
             if process in started:
                 processes.wait_ready(process, log_path)
-                self.say(f"  {name} ready (pid {process.pid})")
+                took = time.monotonic() - process.started_at
+                self.say(f"  {name} ready (pid {process.pid}, {took:.1f} s after it started)")
 
     def cut_off(self, *started, window):
         """Ask each process to stop, as a process manager does, and kill its group ``window``

@@ -67,7 +67,7 @@ def test_a_lesson_whose_worker_is_killed_ends_not_confirmed_and_leaves_nothing(t
     settings.LESSONS_TIME_SCALE = 0.2  # its waits for what the dead worker never does: 4 s, not 20
 
     def kill_the_worker(text):
-        ready = re.search(r"worker ready \(pid (\d+)\)", text)
+        ready = re.search(r"worker ready \(pid (\d+),", text)
         if ready:
             os.kill(int(ready.group(1)), signal.SIGKILL)
 
