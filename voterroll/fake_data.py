@@ -2,27 +2,22 @@
 
 Faker's generator costs tens of microseconds a name; a million voters would take minutes
 on names alone. Names are drawn instead from Faker's own weighted name lists with a seeded
-random.Random, and rows go in with batched inserts under explicit primary keys.
+random.Random, and rows go in as a register file's do (voterroll.loading).
 """
 
 import contextlib
 import importlib
 import random
 
-from django.core.management.color import no_style
-from django.db import connection, transaction
 from faker.config import AVAILABLE_LOCALES
 
-from project.db import reloading
-
-from . import runs
-from .models import PollingCenter, RollRun, StationAssignment, Voter, VoterRegistration
+from .loading import BATCH_SIZE, replace_all
+from .models import Voter
 
 VOTERS_PER_CENTER = 1000
 # A national roll: Libya's has about 2.8 million voters. Each voter's number is drawn at once,
 # so memory grows with N (about 1 GB at this limit), and centers have five-digit numbers.
 MAX_VOTERS = 10_000_000
-BATCH_SIZE = 5000
 # Dirichlet concentration: small values make a few big centers and many small ones.
 CENTER_SIZE_CONCENTRATION = 2.0
 # Center names: a family name and a kind of school ("Smith High School"), or in Arabic the kind
@@ -61,17 +56,6 @@ def center_sizes(voters, centers, rng):
     return sizes
 
 
-def batches(rows, size=BATCH_SIZE):
-    batch = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def person_names(locale):
     """Faker's person-name provider for ``locale``; LookupError when Faker has none for it."""
     if locale in AVAILABLE_LOCALES:
@@ -108,14 +92,12 @@ class Names:
 
 
 def replace_voter_data(voters, seed=0, locales=("en_US",), progress=None):
-    """Delete every center, voter, registration and assignment; create ``voters`` new ones.
+    """Replace every center, voter, registration and assignment with ``voters`` new voters.
 
     Each voter is a woman or a man, with a name of that gender from one of ``locales``
     (Faker locales, drawn at random for each voter and each center's name). Returns the
-    number of centers. ``progress`` (a callable) is told the size of each batch of rows
-    inserted (voters, then registrations: 2 * ``voters`` in all). One transaction: on any
-    error the old data is still there. Refused (runs.RunRefused) while a run is active: it
-    would print voters that no longer exist.
+    number of centers. ``progress`` (a callable) is told the size of each batch of voters
+    inserted. One transaction, refused while a run is active (loading.replace_all).
     """
     names = [Names(locale) for locale in dict.fromkeys(locales)]
     rng = random.Random(seed)
@@ -124,8 +106,10 @@ def replace_voter_data(voters, seed=0, locales=("en_US",), progress=None):
     center_numbers = sorted(rng.sample(range(10_000, 100_000), centers))
     voter_numbers = rng.sample(range(10**11, 10**12), voters)
     genders = [Voter.Gender.FEMALE, Voter.Gender.MALE]
+    center_rows = [(number, rng.choice(names).center_name(rng)) for number in center_numbers]
 
     def voter_rows():
+        center_keys = (pk for pk, size in enumerate(sizes, start=1) for _ in range(size))
         for start in range(0, voters, BATCH_SIZE):
             count = min(BATCH_SIZE, voters - start)
             # A batch's draws for every (locale, gender) at once: far cheaper than one by one.
@@ -140,56 +124,9 @@ def replace_voter_data(voters, seed=0, locales=("en_US",), progress=None):
             }
             voter_locales = rng.choices(range(len(names)), k=count) if len(names) > 1 else [0] * count
             for offset, locale in enumerate(voter_locales):
-                pk = start + offset + 1
                 gender = genders[rng.random() < 0.5]
                 first, last = next(drawn[locale, gender])
-                yield (pk, voter_numbers[pk - 1], f"{first} {last}", gender)
+                yield (voter_numbers[start + offset], f"{first} {last}", gender, next(center_keys))
 
-    def registration_rows():
-        voter_pk = 0
-        for center_pk, size in enumerate(sizes, start=1):
-            for _ in range(size):
-                voter_pk += 1
-                yield (voter_pk, center_pk)
-
-    with transaction.atomic():
-        runs.refuse_while_a_run_is_active(keep_new_runs_out=True)
-        # Runs outlive the data; their center link does not.
-        RollRun.objects.filter(center__isnull=False).update(center=None)
-        # Dependents first. Emptied and filled as bulk loads: no dead rows, no index kept up
-        # to date row by row, no key checked row by row (project.db.reloading).
-        with reloading(StationAssignment), reloading(VoterRegistration), reloading(Voter):
-            PollingCenter.objects.all().delete()  # a thousand rows; runs still point at it
-            PollingCenter.objects.bulk_create(
-                PollingCenter(
-                    id=n,
-                    number=number,
-                    name=rng.choice(names).center_name(rng),
-                )
-                for n, number in enumerate(center_numbers, start=1)
-            )
-            insert_rows(Voter, ["id", "number", "name", "gender"], voter_rows(), progress)
-            insert_rows(VoterRegistration, ["voter_id", "center_id"], registration_rows(), progress)
-        # Explicit primary keys bypass PostgreSQL's sequences: point them past the new rows.
-        with connection.cursor() as cursor:
-            for sql in connection.ops.sequence_reset_sql(no_style(), [PollingCenter, Voter]):
-                cursor.execute(sql)
+    replace_all(center_rows, voter_rows(), progress)
     return centers
-
-
-def insert_rows(model, columns, rows, progress=None):
-    """Insert ``rows`` (tuples of ``columns``) into ``model``'s table, many to a statement.
-
-    Plain tuples: building a million model instances for bulk_create cost more than the
-    inserts themselves.
-    """
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    names = ", ".join(map(quote, columns))
-    row = f"({', '.join(['%s'] * len(columns))})"
-    with connection.cursor() as cursor:
-        for batch in batches(rows):
-            values = ", ".join([row] * len(batch))
-            cursor.execute(f"INSERT INTO {table} ({names}) VALUES {values}", [v for r in batch for v in r])
-            if progress:
-                progress(len(batch))

@@ -51,7 +51,7 @@ class Command(BaseCommand):
         if not yes:
             with commands_refuse_outages():
                 self.confirm(voters, options.get("stdin", sys.stdin))
-        with tqdm(total=2 * voters, unit="rows", desc="voters, registrations") as bar:
+        with tqdm(total=voters, unit="voters", desc="voters", disable=None) as bar:
             try:
                 with commands_refuse_outages():
                     centers = replace_voter_data(voters, seed=seed, locales=locales, progress=bar.update)
