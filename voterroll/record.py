@@ -16,6 +16,7 @@ from datetime import datetime
 from django.conf import settings
 
 from . import files
+from .spreadsheet import spreadsheet_safe
 from .units import FileEntry, ListedStation
 
 CSV_COLUMNS = [
@@ -34,20 +35,26 @@ def store(name: str, data: bytes, pages: int) -> FileEntry:
 
 
 def stations_csv(stations: list[ListedStation]) -> bytes:
-    """``stations`` (in order) as CSV bytes."""
+    """``stations`` (in order) as CSV bytes; names made spreadsheet_safe."""
     output = io.StringIO()
     writer = csv.writer(output, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for station in stations:
         roll, sign = station["files"]
+        center_number, center_name = station["center"]
+        first_number, first_name = station["first"]
+        last_number, last_name = station["last"]
         writer.writerow(
             [
-                *station["center"],
+                center_number,
+                spreadsheet_safe(center_name),
                 station["station"],
                 station["gender"],
                 station["voters"],
-                *station["first"],
-                *station["last"],
+                first_number,
+                spreadsheet_safe(first_name),
+                last_number,
+                spreadsheet_safe(last_name),
                 roll["pages"],
                 roll["name"],
                 sign["name"],
