@@ -240,6 +240,8 @@ class Base(Configuration):
     VOTERROLL_STALLED_AFTER = values.PositiveIntegerValue(10 * 60, environ_prefix=None)
     # Days an ended run's rolls are kept; beat deletes them after (the run's record stays).
     VOTERROLL_KEEP_FILES_DAYS = values.PositiveIntegerValue(30, environ_prefix=None)
+    # The largest register file the admin takes (bytes): a million voters is about 70 MB.
+    VOTERROLL_REGISTER_MAX_BYTES = values.PositiveIntegerValue(256 * 2**20, environ_prefix=None)
 
     # lessons: the brokers the lessons about a broker compare, each lesson on queues of its own.
     # Redis on a database of the lessons' own (9), whose keys they delete when they end.

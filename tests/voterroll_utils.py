@@ -9,6 +9,9 @@ from django.db.models import Max
 from voterroll import files, runs
 from voterroll.models import PollingCenter, StationAssignment, Voter, VoterRegistration
 
+# A register file's header, as export_voters writes it.
+HEADER = "voter_number,name,gender,center_number,center_name\n"
+
 
 def center_with_voters(voters, number=1, first_pk=1, gender="F"):
     """One center with ``voters`` voters of one ``gender``, named so that name order is known:
@@ -70,3 +73,12 @@ def printed_numbers(run):
         ]
         for name in run.rolls()
     }
+
+
+def voter_data():
+    """Every voter as (number, name, gender, center number, center name), by number."""
+    return sorted(
+        Voter.objects.values_list(
+            "number", "name", "gender", "registration__center__number", "registration__center__name"
+        )
+    )

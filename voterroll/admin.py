@@ -19,10 +19,11 @@ from project.formats import local_time, seconds
 
 from . import files, record
 from .charts import duration_chart
-from .models import PollingCenter, RollRun, Voter, VoterRegistration
+from .models import PollingCenter, RollRun, Voter, VoterRegister, VoterRegistration
 from .options import Option, option_choices
 from .progress import run_progress
 from .register import delete_centers, voters_by_center
+from .register_file import queue_upload
 from .retention import delete_run
 from .runs import RunRefused, active_run, busy_message, fail_stalled, start_run
 from .timeline import render_timeline
@@ -469,3 +470,131 @@ class RollRunAdmin(admin.ModelAdmin):
         response = StreamingHttpResponse(files.zip_of(found), content_type="application/zip")
         response["Content-Disposition"] = f'attachment; filename="{name}.zip"'
         return response
+
+
+class ImportRegisterForm(forms.Form):
+    file = forms.FileField(
+        label="Register",
+        help_text="A CSV file, UTF-8, with a header row naming voter_number, name, gender, "
+        "center_number and center_name (the README lists their aliases). It replaces every "
+        "center and voter; a file with any wrong line changes nothing.",
+    )
+
+    def clean_file(self):
+        file = self.cleaned_data["file"]
+        limit = settings.VOTERROLL_REGISTER_MAX_BYTES
+        if file.size > limit:
+            raise forms.ValidationError(
+                f"{file.name} is {filesizeformat(file.size)}; a register may be at most "
+                f"{filesizeformat(limit)} (VOTERROLL_REGISTER_MAX_BYTES)."
+            )
+        return file
+
+    def clean(self):
+        """Refused at once while a run or another import is active, rather than by the task."""
+        run = active_run()
+        if run is not None:
+            raise forms.ValidationError(f"Voter data cannot be replaced now: {busy_message(run)}")
+        importing = VoterRegister.objects.filter(status__in=VoterRegister.ACTIVE).first()
+        if importing is not None:
+            raise forms.ValidationError(f"{importing} is still {importing.status}; one import at a time.")
+        return super().clean()
+
+
+@admin.register(VoterRegister)
+class VoterRegisterAdmin(admin.ModelAdmin):
+    """Uploaded registers and how their import went; a new one comes in through import_view."""
+
+    list_display = ["id", "file_name", "status", "uploaded", "uploaded_by", "progress", "voters", "centers"]
+    list_filter = ["status"]
+    list_select_related = ["uploaded_by"]
+    fields = [
+        *("file_name", "size_shown", "uploaded_by", "queued_dt", "started_dt", "finished_dt"),
+        *("status", "progress", "voters", "centers", "problems"),
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False  # through import_view, which queues the task
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.status in VoterRegister.ACTIVE:
+            return False  # its task reads the file
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        obj.file.delete(save=False)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for register in queryset:
+            self.delete_model(request, register)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.import_view)
+        return [path("import/", view, name="voterroll_voterregister_import"), *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_import": self.can_import(request),
+            "import_active": VoterRegister.objects.filter(status__in=VoterRegister.ACTIVE).exists(),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def can_import(self, request):
+        return request.user.has_perm("voterroll.add_voterregister")
+
+    def import_view(self, request):
+        if not self.can_import(request):
+            raise PermissionDenied
+        form = ImportRegisterForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            register = queue_upload(form.cleaned_data["file"], request.user)
+            self.message_user(request, f"Uploaded {register}; a worker imports it.")
+            return redirect("admin:voterroll_voterregister_change", register.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import a voter register",
+            "opts": self.opts,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/voterroll/voterregister/import.html", context)
+
+    @admin.display(description="file")
+    def file_name(self, register):
+        return register.file.name.rsplit("/", 1)[-1]
+
+    @admin.display(description="size", ordering="size")
+    def size_shown(self, register):
+        return filesizeformat(register.size)
+
+    @admin.display(description="uploaded", ordering="queued_dt")
+    def uploaded(self, register):
+        return local_time(register.queued_dt)
+
+    @admin.display(description="progress")
+    def progress(self, register):
+        if register.status == VoterRegister.Status.QUEUED:
+            return "waiting for a worker"
+        if register.status == VoterRegister.Status.CHECKING:
+            share = register.checked / register.size if register.size else 0
+            return format_html(
+                '<progress max="1" value="{}"></progress> checking every line: {}',
+                f"{share:.3f}",
+                f"{share:.0%}",
+            )
+        if register.status == VoterRegister.Status.WRITING:
+            return f"writing {register.voters:,} voters in one transaction"
+        if register.status == VoterRegister.Status.IMPORTED:
+            return f"imported in {seconds(register.finished_dt - register.started_dt)}"
+        return register.outcome.partition("\n")[0] or None
+
+    @admin.display(description="problems")
+    def problems(self, register):
+        if not register.outcome:
+            return "none" if register.status == VoterRegister.Status.IMPORTED else ""
+        return format_html('<pre class="register-problems">{}</pre>', register.outcome)

@@ -1,3 +1,5 @@
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q, Value
@@ -180,3 +182,44 @@ class RollRun(models.Model):
     def rolls(self):
         """The names of this run's rolls in storage (voterroll.files), by center and station."""
         return files.rolls(self.output_dir)
+
+
+def register_file_name(register, filename):
+    """A folder of its own per upload: two files of the same name never meet (S3 overwrites)."""
+    return f"voterroll/registers/{secrets.token_hex(8)}/{filename}"
+
+
+class VoterRegister(models.Model):
+    """A register file uploaded in the admin, and how its import (a task) went."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        CHECKING = "checking"
+        WRITING = "writing"
+        IMPORTED = "imported"
+        # Nothing changed: the file has problems, or a run was active.
+        REFUSED = "refused"
+        FAILED = "failed"
+
+    ACTIVE = [Status.QUEUED, Status.CHECKING, Status.WRITING]
+
+    file = models.FileField(upload_to=register_file_name, max_length=300)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    queued_dt = models.DateTimeField("uploaded", auto_now_add=True)
+    started_dt = models.DateTimeField("started", null=True, blank=True)
+    finished_dt = models.DateTimeField("finished", null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    size = models.PositiveBigIntegerField("bytes", default=0)
+    # How far the check has read, for the page's progress (the write is one transaction, which
+    # no other connection sees into until it commits).
+    checked = models.PositiveBigIntegerField("bytes checked", default=0)
+    voters = models.PositiveIntegerField(null=True, blank=True)
+    centers = models.PositiveIntegerField(null=True, blank=True)
+    # Why it was refused or failed: every problem of the file by line, as import_voters prints them.
+    outcome = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-queued_dt", "-pk"]
+
+    def __str__(self):
+        return f"Register {self.pk} ({self.file.name.rsplit('/', 1)[-1]})"

@@ -20,7 +20,7 @@ from django.conf import settings
 
 from project.tasks import DatabaseTask
 
-from . import pdf, retention, runs, timeline, writing
+from . import pdf, register_file, retention, runs, timeline, writing
 from .models import PollingCenter, RollRun
 from .stations import assign_stations, centers_with_voters, station_chunks, stations_of
 from .units import CenterRef, Plan, Station, StationRef
@@ -35,6 +35,9 @@ LONG_RUNNING = {"soft_time_limit": 60 * 60, "time_limit": 60 * 60 + 30}
 ASSIGNING = {"soft_time_limit": 5 * 60, "time_limit": 5 * 60 + 30}
 # Seconds to wait for the workers' answers to a broadcast: they come in tens of milliseconds.
 WORKERS_ANSWER_WITHIN = 0.25
+# A register is read once, checked, and written in one transaction: under a minute per
+# million voters.
+IMPORTING = {"soft_time_limit": 30 * 60, "time_limit": 30 * 60 + 30}
 
 
 @signals.worker_init.connect
@@ -389,3 +392,17 @@ def fail_stalled_runs():
     failed = runs.fail_stalled()
     logger.info("Marked %d stalled voter-roll runs failed", failed)
     return failed
+
+
+class RegisterTask(DatabaseTask):
+    """A task whose first argument is an uploaded register's id: when it raises, the register
+    records the error."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        register_file.fail_upload(args[0], f"{self.name} raised {exc!r}")
+
+
+@shared_task(base=RegisterTask, ignore_result=True, **IMPORTING)
+def import_register(register_id):
+    """Import a register uploaded in the admin (voterroll.register_file.import_upload)."""
+    register_file.import_upload(register_id)

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import ARTIFACTS
 from voterroll.fake_data import replace_voter_data
-from voterroll.models import PollingCenter, RollRun, Voter, VoterRegistration
+from voterroll.models import PollingCenter, RollRun, Voter, VoterRegister, VoterRegistration
 from voterroll.options import Option
 
 
@@ -183,3 +183,26 @@ def test_deleting_centers_shows_their_voter_counts_and_deletes_the_voters_with_t
     page.get_by_role("button", name="Yes, I\u2019m sure").click()
     expect(page.locator(".messagelist")).to_contain_text(f"Deleted {sum(voters.values()):,} voters")
     assert Voter.objects.count() == VoterRegistration.objects.count() == 3000 - sum(voters.values())
+
+
+def test_staff_import_a_register_and_watch_its_page_end_with_the_counts(staff_page):
+    rows = "".join(
+        f"{n};Voter {n};{'F' if n % 2 else 'M'};{n % 4 + 1};School {n % 4}\n" for n in range(1, 3001)
+    )
+    register = ("voter_number;name;gender;center_number;center_name\n" + rows).encode()
+    staff_page.goto("/admin/voterroll/voterregister/")
+    staff_page.get_by_role("link", name="Import", exact=True).click()
+    staff_page.get_by_label("Register").set_input_files(
+        {"name": "register.csv", "mimeType": "text/csv", "buffer": register}
+    )
+    staff_page.get_by_role("button", name="Upload and import").click()
+
+    expect(staff_page.locator(".messagelist")).to_contain_text("Uploaded Register")
+    # The register's page reloads by itself until the import has ended.
+    expect(staff_page.locator(".field-status .readonly")).to_have_text("Imported", timeout=60_000)
+    expect(staff_page.locator(".field-voters .readonly")).to_have_text("3000")
+    expect(staff_page.locator(".field-centers .readonly")).to_have_text("4")
+    expect(staff_page.locator(".field-progress .readonly")).to_contain_text("imported in")
+    expect(staff_page.locator(".field-problems .readonly")).to_have_text("none")
+    assert Voter.objects.count() == 3000
+    VoterRegister.objects.get().file.delete(save=False)  # as staff deleting it would
