@@ -48,16 +48,16 @@ def main(sizes):
     with tempfile.TemporaryDirectory() as folder:
         tiny = Path(folder) / "tiny.csv"
         tiny.write_text(HEADER + "1,Ali,M,1,School\n")
-        _, startup = command("import_voters", str(tiny))
+        _, startup = command("import_voters", str(tiny), "--yes")
         print(f"startup: import_voters of one voter peaks at {startup:.0f} MB")
         for voters in sizes:
-            command("create_fake_voter_data", str(voters), "--locale=ar_AA,en_US")
+            command("create_fake_voter_data", str(voters), "--locale=ar_AA,en_US", "--yes")
             register = Path(folder) / f"register-{voters}.csv"
             seconds, peak = command("export_voters", str(register))
             size = register.stat().st_size / 2**20
             print(f"export {voters:>9,} voters: {seconds:5.1f} s, {voters / seconds:>9,.0f} rows/s, ", end="")
             print(f"peak {peak:.0f} MB, file {size:.0f} MB")
-            seconds, peak = command("import_voters", str(register))
+            seconds, peak = command("import_voters", str(register), "--yes")
             print(f"import {voters:>9,} voters: {seconds:5.1f} s, {voters / seconds:>9,.0f} rows/s, ", end="")
             print(f"peak {peak:.0f} MB ({(peak - startup) * 2**20 / voters:.0f} bytes a voter over startup)")
             print(f"  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")

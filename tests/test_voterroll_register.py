@@ -30,7 +30,7 @@ def refused(path):
     """import_voters on ``path``, which must fail: its stderr lines and the CommandError."""
     stderr = io.StringIO()
     with pytest.raises(CommandError) as error:
-        call_command("import_voters", str(path), stderr=stderr)
+        call_command("import_voters", str(path), "--yes", stderr=stderr)
     return stderr.getvalue().splitlines(), error.value
 
 
@@ -229,7 +229,7 @@ def test_the_import_is_refused_while_a_run_is_active(tmp_path, old_data):
     with pytest.raises(
         CommandError, match=rf"Voter data left unchanged: Run {run.pk} \(all_in_one\) is still running"
     ):
-        call_command("import_voters", str(write(tmp_path, HEADER + "1,Ali,M,5,School\n")))
+        call_command("import_voters", str(write(tmp_path, HEADER + "1,Ali,M,5,School\n")), "--yes")
 
     assert voter_data() == old_data
 
@@ -247,7 +247,7 @@ def test_an_import_interrupted_while_writing_leaves_the_old_data_whole(tmp_path,
 
     monkeypatch.setattr(loading, "insert", interrupted_after_some_batches)
     with pytest.raises(CommandError, match="Interrupted: the voter data is as it was") as error:
-        call_command("import_voters", str(write(tmp_path, HEADER + rows)))
+        call_command("import_voters", str(write(tmp_path, HEADER + rows)), "--yes")
 
     assert error.value.returncode == 130 and sum(inserted) > 10_000
     assert voter_data() == old_data
@@ -262,3 +262,14 @@ def test_voter_numbers_used_again_are_found_after_the_other_problems_and_listed_
     assert shown[49] == "line 52: voter number 1 is used again, first on line 2"
     assert shown[50] == "… and 10 more problems"  # nine more uses of 1, and line 81's gender
     assert "60 problem(s)" in str(error)
+
+
+def test_the_import_asks_before_replacing_voters_and_without_a_terminal_refuses(tmp_path, old_data):
+    path = write(tmp_path, HEADER + "1,Ali,M,5,School\n")
+
+    with pytest.raises(CommandError, match=r"30 voters in 1 polling center exist .* --yes"):
+        call_command("import_voters", str(path), stdin=io.StringIO())
+
+    assert voter_data() == old_data
+    call_command("import_voters", str(path), "--yes", stdin=io.StringIO())
+    assert voter_data() == [(1, "Ali", "M", 5, "School")]

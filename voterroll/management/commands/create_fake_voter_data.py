@@ -1,13 +1,12 @@
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
-from django.template.defaultfilters import pluralize
 from tqdm import tqdm
 
 from project.arguments import positive_integer
 from project.outages import commands_refuse_outages
 from voterroll.fake_data import MAX_VOTERS, VOTERS_PER_CENTER, person_names, replace_voter_data
-from voterroll.models import PollingCenter, Voter
+from voterroll.management.replacing import confirm_replacing
 from voterroll.runs import RunRefused
 
 
@@ -50,7 +49,7 @@ class Command(BaseCommand):
             raise CommandError(str(unknown)) from None
         if not yes:
             with commands_refuse_outages():
-                self.confirm(voters, options.get("stdin", sys.stdin))
+                confirm_replacing(self, options.get("stdin", sys.stdin), f"creates {voters:,} new voters")
         with tqdm(total=voters, unit="voters", desc="voters", disable=None) as bar:
             try:
                 with commands_refuse_outages():
@@ -61,28 +60,3 @@ class Command(BaseCommand):
                 message = "Interrupted: the voter data is as it was (it is replaced in one transaction)."
                 raise CommandError(message, returncode=130) from None
         self.stdout.write(self.style.SUCCESS(f"Created {voters} voters in {centers} polling centers."))
-
-    def confirm(self, voters, stdin):
-        """Ask on a terminal before existing voters are replaced; refuse without one."""
-        existing = Voter.objects.count()
-        if not existing:
-            return
-        centers = PollingCenter.objects.count()
-        what = f"{existing:,} voter{pluralize(existing)} in {centers:,} polling center{pluralize(centers)}"
-        if not stdin.isatty():
-            raise CommandError(
-                f"{what} exist and would all be replaced; nothing changed. "
-                "Run it again with --yes to replace them."
-            )
-        self.stdout.write(
-            f"This deletes all {what}, their stations and registrations, and creates {voters:,} "
-            "new voters.\nType 'yes' to replace them: ",
-            ending="",
-        )
-        self.stdout.flush()
-        try:
-            answer = stdin.readline().strip().lower()
-        except KeyboardInterrupt:
-            raise CommandError(f"Interrupted: the {what} are as they were.", returncode=130) from None
-        if answer != "yes":
-            raise CommandError(f"Not replaced: the {what} are as they were.")

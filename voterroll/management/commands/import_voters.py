@@ -1,9 +1,11 @@
+import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from project.outages import commands_refuse_outages
+from voterroll.management.replacing import confirm_replacing
 from voterroll.register_file import RegisterProblems, import_register
 from voterroll.runs import RunRefused
 
@@ -12,17 +14,29 @@ class Command(BaseCommand):
     help = (
         "Replace all voter data with a register file: CSV, UTF-8, a header row naming the columns "
         "(README, 'Bring your own register'). All or nothing: a file with any wrong line changes "
-        "nothing, and every problem is listed by line."
+        "nothing, and every problem is listed by line. Asks first when voters exist (--yes to "
+        "skip the question)."
     )
+    # As createsuperuser: tests hand in a stand-in for the terminal.
+    stealth_options = ("stdin",)
 
     def add_arguments(self, parser):
         parser.add_argument("file", metavar="FILE", type=Path, help="the register, a CSV file")
+        parser.add_argument(
+            "--yes",
+            action="store_true",
+            help="replace the voters that exist without asking (for scripts: without a terminal "
+            "and without --yes, existing voters are left alone and the command fails)",
+        )
 
-    def handle(self, *args, file, **options):
+    def handle(self, *args, file, yes, **options):
         try:
             size = file.stat().st_size
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror}.") from None
+        if not yes:
+            with commands_refuse_outages():
+                confirm_replacing(self, options.get("stdin", sys.stdin), f"imports the voters of {file}")
         progress = Bars()
         try:
             with commands_refuse_outages():
