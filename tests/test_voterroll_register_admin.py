@@ -1,9 +1,12 @@
 """Staff upload a register in the admin; a real worker imports it from storage; the page tells
 how it went: counts, or the problems by line. Too big a file or a busy moment is a form error."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from tests.utils import wait_until
 from tests.voterroll_utils import HEADER, voter_data
@@ -106,3 +109,19 @@ def test_only_staff_with_the_permission_may_import(client, django_user_model):
 
     clerk.user_permissions.add(Permission.objects.get(codename="add_voterregister"))
     assert client.get(IMPORT_URL).status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_upload_whose_worker_is_gone_is_failed_so_that_it_keeps_no_later_one_out(admin_client):
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    stalled = VoterRegister.objects.create(file="voterroll/registers/x/old.csv", status="checking")
+    VoterRegister.objects.filter(pk=stalled.pk).update(started_dt=an_hour_ago)
+    waiting = VoterRegister.objects.create(file="voterroll/registers/y/new.csv")
+
+    admin_client.get("/admin/voterroll/voterregister/")
+
+    stalled.refresh_from_db()
+    assert stalled.status == "failed"
+    assert stalled.outcome == "Stalled: no worker finished its import within 30 minutes."
+    waiting.refresh_from_db()
+    assert waiting.status == "queued"  # uploaded just now: its worker may still come

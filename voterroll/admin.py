@@ -23,7 +23,7 @@ from .models import PollingCenter, RollRun, Voter, VoterRegister, VoterRegistrat
 from .options import Option, option_choices
 from .progress import run_progress
 from .register import delete_centers, voters_by_center
-from .register_file import queue_upload
+from .register_file import fail_stalled_uploads, queue_upload
 from .retention import delete_run
 from .runs import RunRefused, active_run, busy_message, fail_stalled, start_run
 from .timeline import render_timeline
@@ -495,6 +495,7 @@ class ImportRegisterForm(forms.Form):
         run = active_run()
         if run is not None:
             raise forms.ValidationError(f"Voter data cannot be replaced now: {busy_message(run)}")
+        fail_stalled_uploads()
         importing = VoterRegister.objects.filter(status__in=VoterRegister.ACTIVE).first()
         if importing is not None:
             raise forms.ValidationError(f"{importing} is still {importing.status}; one import at a time.")
@@ -538,6 +539,7 @@ class VoterRegisterAdmin(admin.ModelAdmin):
         return [path("import/", view, name="voterroll_voterregister_import"), *super().get_urls()]
 
     def changelist_view(self, request, extra_context=None):
+        fail_stalled_uploads()  # so that the list tells the truth
         extra_context = {
             **(extra_context or {}),
             "can_import": self.can_import(request),

@@ -22,12 +22,14 @@ import time
 from array import array
 from collections import Counter
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from operator import itemgetter
 
 from celery import current_app
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .loading import BATCH_SIZE, replace_all
@@ -63,6 +65,9 @@ MAX_CENTER_NAME = PollingCenter._meta.get_field("name").max_length
 # Voter numbers are kept in this many arrays, by remainder, so that finding one used twice
 # needs a set of one bucket's numbers at a time, not of all of them.
 NUMBER_BUCKETS = 64
+# The import task's time limits: a register is read once, checked, and written in one
+# transaction, under a minute per million voters.
+IMPORTING = {"soft_time_limit": 30 * 60, "time_limit": 30 * 60 + 30}
 # Seconds between two saves of an uploaded register's progress.
 PROGRESS_EVERY = 0.5
 
@@ -196,6 +201,18 @@ def fail_upload(register_id, error):
     end(
         VoterRegister.objects.filter(pk=register_id, status__in=VoterRegister.ACTIVE), "failed", outcome=error
     )
+
+
+def fail_stalled_uploads():
+    """Fail the uploads not imported within the import task's time limit: their worker is gone
+    (a task delivered later finds them ended and does nothing), and one left active would keep
+    every later upload out."""
+    since = timezone.now() - timedelta(seconds=IMPORTING["time_limit"])
+    stalled = VoterRegister.objects.filter(status__in=VoterRegister.ACTIVE).filter(
+        Q(started_dt__lt=since) | Q(started_dt__isnull=True, queued_dt__lt=since)
+    )
+    limit = IMPORTING["time_limit"] // 60
+    end(stalled, "failed", outcome=f"Stalled: no worker finished its import within {limit} minutes.")
 
 
 def end(registers, status, **fields):

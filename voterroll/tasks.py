@@ -35,9 +35,6 @@ LONG_RUNNING = {"soft_time_limit": 60 * 60, "time_limit": 60 * 60 + 30}
 ASSIGNING = {"soft_time_limit": 5 * 60, "time_limit": 5 * 60 + 30}
 # Seconds to wait for the workers' answers to a broadcast: they come in tens of milliseconds.
 WORKERS_ANSWER_WITHIN = 0.25
-# A register is read once, checked, and written in one transaction: under a minute per
-# million voters.
-IMPORTING = {"soft_time_limit": 30 * 60, "time_limit": 30 * 60 + 30}
 
 
 @signals.worker_init.connect
@@ -402,7 +399,7 @@ class RegisterTask(DatabaseTask):
         register_file.fail_upload(args[0], f"{self.name} raised {exc!r}")
 
 
-@shared_task(base=RegisterTask, ignore_result=True, **IMPORTING)
+@shared_task(base=RegisterTask, ignore_result=True, **register_file.IMPORTING)
 def import_register(register_id):
     """Import a register uploaded in the admin (voterroll.register_file.import_upload)."""
     register_file.import_upload(register_id)
