@@ -62,6 +62,63 @@ def purge_processed_messages(transport_options, older_than):
     return deleted
 
 
+# In the control folder, beside kombu's exchange tables: the auto-delete queues each process on
+# each host declared, one file per process, named ``<host>-<pid>`` and this suffix.
+DECLARED = ".queues"
+
+
+def drop_dead_queues(transport_options):
+    """Unbind and empty the auto-delete queues that processes on this host, now dead, declared;
+    return how many.
+
+    An event monitor (Flower, ``celery events``) and each worker's remote control bind a queue
+    of their own to a fanout exchange; on AMQP it goes when they do. kombu's transport keeps the
+    binding in the control folder for ever, so every event (a worker's heartbeat every 2 s,
+    three per task) would pile up in a queue nobody reads. A queue a live process declared too
+    (a restarted worker's, same name) stays.
+    """
+    if "control_folder" not in transport_options:  # RabbitMQ, Redis: their own business
+        return 0
+    control = Path(transport_options["control_folder"])
+    host = socket.gethostname()
+    live, dead, records = set(), set(), []
+    for record in control.glob(f"*{DECLARED}"):
+        owner_host, _, pid = record.name.removesuffix(DECLARED).rpartition("-")
+        queues = set(record.read_text().split())
+        if owner_host == host and pid.isdigit() and not alive(int(pid)):
+            dead |= queues
+            records.append(record)
+        else:
+            live |= queues
+    dead -= live
+    if dead:
+        for table in control.glob("*.exchange"):
+            unbind(table, dead)
+        folder = transport_options["data_folder_in"]
+        for name in os.listdir(folder):
+            if name.partition(".")[2].removesuffix(".msg") in dead:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(os.path.join(folder, name))
+    for record in records:
+        record.unlink(missing_ok=True)
+    return len(dead)
+
+
+def unbind(table, queues):
+    """Remove ``queues`` from an exchange's table, under the lock kombu's writers take."""
+    with open(table, "rb+", buffering=0) as file:
+        filesystem.lock(file, filesystem.LOCK_EX)
+        try:
+            bindings = loads(file.read())
+            kept = [binding for binding in bindings if binding[2] not in queues]
+            if len(kept) < len(bindings):
+                file.seek(0)
+                file.truncate()
+                file.write(dumps(kept).encode())
+        finally:
+            filesystem.unlock(file)
+
+
 def alive(pid):
     try:
         os.kill(pid, 0)
@@ -90,6 +147,9 @@ class FilesystemChannel(filesystem.Channel):
         # Delivery tag -> the file of each message this process holds.
         self._claims = {}
         self._claim_folder = os.path.join(self.claimed_folder, f"{socket.gethostname()}-{os.getpid()}")
+        # The auto-delete queues this process declared, and the file that records them.
+        self._auto_delete = set()
+        self._declared = os.path.join(self.control_folder, f"{socket.gethostname()}-{os.getpid()}{DECLARED}")
 
     @property
     def claimed_folder(self):
@@ -169,8 +229,18 @@ class FilesystemChannel(filesystem.Channel):
         self._release(delivery_tag, done=not requeue)
         self.connection.wake()
 
+    def queue_declare(self, queue=None, passive=False, **kwargs):
+        """Record an auto-delete queue as this process's, for drop_dead_queues once it is gone."""
+        declared = super().queue_declare(queue, passive, **kwargs)
+        if kwargs.get("auto_delete") and not passive and declared.queue not in self._auto_delete:
+            self._auto_delete.add(declared.queue)
+            with open(self._declared, "a", encoding="utf-8") as record:
+                record.write(f"{declared.queue}\n")
+        return declared
+
     def basic_consume(self, queue, *args, **kwargs):
         self.recover_claims()
+        drop_dead_queues(self.transport_options)
         return super().basic_consume(queue, *args, **kwargs)
 
     def recover_claims(self):

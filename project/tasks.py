@@ -8,7 +8,7 @@ from celery.exceptions import Reject
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 
-from .broker import purge_processed_messages
+from .broker import drop_dead_queues, purge_processed_messages
 from .outages import is_outage
 
 logger = logging.getLogger(__name__)
@@ -43,9 +43,11 @@ class DatabaseTask(Task):
 
 @shared_task
 def purge_processed_broker_messages():
-    """Keep the filesystem broker's processed folder from growing without bound."""
-    deleted = purge_processed_messages(
-        settings.CELERY_BROKER_TRANSPORT_OPTIONS, settings.BROKER_PROCESSED_RETENTION
-    )
+    """Keep the filesystem broker's processed folder from growing without bound, and its queue
+    folder from the events of a monitor that was killed (project.broker.drop_dead_queues)."""
+    options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    deleted = purge_processed_messages(options, settings.BROKER_PROCESSED_RETENTION)
     logger.info("Deleted %d processed broker message files", deleted)
+    if dropped := drop_dead_queues(options):
+        logger.info("Dropped %d queues whose consumers died", dropped)
     return deleted

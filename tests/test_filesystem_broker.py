@@ -4,6 +4,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -146,3 +147,42 @@ def test_what_a_dead_consumer_held_goes_back_to_the_queue_and_a_live_ones_stays(
 
     assert os.listdir(options["data_folder_in"]) == [f"00000000000000000001_{host}-{dead.pid}.held.msg"]
     assert os.listdir(options["claimed_folder"]) == [f"{host}-{os.getpid()}"]  # alive: not touched
+
+
+MONITOR = """
+import time
+from kombu import Connection, Exchange, Queue
+from project.broker import FilesystemTransport
+
+with Connection("filesystem://", transport=FilesystemTransport, transport_options={options!r}) as conn:
+    Queue("events.dead", Exchange("events", type="fanout"), auto_delete=True)(conn.default_channel).declare()
+    print("bound", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_dead_monitors_event_queue_is_unbound_and_emptied_and_a_live_ones_stays(connection):
+    """Flower binds a queue of its own to the events' fanout exchange; killed, it leaves the
+    binding behind, and every event would pile up in a queue nobody reads."""
+    options = connection.transport_options
+
+    def queued():
+        return sorted(name.partition(".")[2] for name in os.listdir(options["data_folder_in"]))
+
+    events = Exchange("events", type="fanout")
+    command = [sys.executable, "-c", MONITOR.format(options=options)]
+    monitor = subprocess.Popen(command, cwd=settings.BASE_DIR, stdout=subprocess.PIPE, text=True)
+    assert monitor.stdout.readline() == "bound\n"
+    Queue("events.live", events, auto_delete=True)(connection.default_channel).declare()
+    producer = Producer(connection.default_channel, exchange=events)
+    producer.publish("heartbeat")
+    assert queued() == ["events.dead.msg", "events.live.msg"]
+    monitor.kill()
+    monitor.communicate()
+
+    assert broker.drop_dead_queues(options) == 1
+
+    assert queued() == ["events.live.msg"]
+    producer.publish("heartbeat")
+    assert queued() == ["events.live.msg"] * 2
+    assert broker.drop_dead_queues(options) == 0
