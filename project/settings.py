@@ -163,6 +163,10 @@ class Base(Configuration):
     # when its worker process dies, so a crash re-runs it instead of losing it.
     CELERY_TASK_ACKS_LATE = True
     CELERY_TASK_REJECT_ON_WORKER_LOST = True
+    # Events for Flower: a worker reports each task it receives, starts and ends, and whoever
+    # sends a task reports that (Flower shows it queued). Unheard, they cost a publish each.
+    CELERY_WORKER_SEND_TASK_EVENTS = True
+    CELERY_TASK_SEND_SENT_EVENT = True
 
     # Messages a worker may hold per process. RabbitMQ and Redis push the next message as soon
     # as one is acknowledged, so one each: long tasks do not hoard work another worker could do.

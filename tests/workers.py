@@ -1,4 +1,4 @@
-"""Start and stop real `celery worker` processes for the tests."""
+"""Start and stop real `celery worker` and Flower processes for the tests."""
 
 import contextlib
 import os
@@ -43,3 +43,23 @@ def running_worker(name, *options, env=None):
     )
     with running(command, log_path, env=env, cwd=cwd) as process:
         yield process
+
+
+@contextlib.contextmanager
+def running_flower(port):
+    """Flower on 127.0.0.1:``port`` (its address yielded), on the Test configuration's broker,
+    in its own process group; it logs to VAR_DIR/flower.log and stops when the block ends."""
+    log_path = Path(settings.VAR_DIR) / "flower.log"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(BASE_DIR),
+        "DJANGO_SETTINGS_MODULE": "project.settings",
+        "DJANGO_CONFIGURATION": "Test",
+    }
+    # Flower would also switch task events on in every worker it reaches, every 5 s (on a shared
+    # RabbitMQ, other projects' too): here the workers must send them by themselves (settings).
+    command = celery_command(
+        "project", "flower", "--address=127.0.0.1", f"--port={port}", "--enable_events=False"
+    )
+    with running(command, log_path, env=env, cwd=BASE_DIR, ready="Visit me at", stop_timeout=10):
+        yield f"http://127.0.0.1:{port}"
