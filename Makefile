@@ -25,7 +25,8 @@ $(VENV)/.test-deps: requirements.txt requirements-test.txt | $(BIN)/python
 
 install: $(VENV)/.run-deps
 
-# Web on http://127.0.0.1:8000, one worker and beat, with labelled logs; Ctrl-C stops all three.
+# Web on http://127.0.0.1:8000, one worker, beat and Flower (http://127.0.0.1:5555), with labelled
+# logs; Ctrl-C stops all four.
 run: $(VENV)/.run-deps
 	DJANGO_CONFIGURATION=$${DJANGO_CONFIGURATION:-Dev} $(BIN)/python manage.py migrate --no-input
 	DJANGO_CONFIGURATION=$${DJANGO_CONFIGURATION:-Dev} $(BIN)/python manage.py makesuperuser
