@@ -72,10 +72,10 @@ def drop_dead_queues(transport_options):
     return how many.
 
     An event monitor (Flower, ``celery events``) and each worker's remote control bind a queue
-    of their own to a fanout exchange; on AMQP it goes when they do. kombu's transport keeps the
-    binding in the control folder for ever, so every event (a worker's heartbeat every 2 s,
-    three per task) would pile up in a queue nobody reads. A queue a live process declared too
-    (a restarted worker's, same name) stays.
+    of their own to a topic or fanout exchange; on AMQP it goes when they do. kombu's transport
+    keeps the binding in the control folder for ever, so every event (a worker's heartbeat every
+    2 s, four per task) would pile up in a queue nobody reads. A queue a live process declared
+    too (a restarted worker's, same name) stays.
     """
     if "control_folder" not in transport_options:  # RabbitMQ, Redis: their own business
         return 0

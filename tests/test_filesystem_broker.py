@@ -162,7 +162,7 @@ with Connection("filesystem://", transport=FilesystemTransport, transport_option
 
 
 def test_a_dead_monitors_event_queue_is_unbound_and_emptied_and_a_live_ones_stays(connection):
-    """Flower binds a queue of its own to the events' fanout exchange; killed, it leaves the
+    """Flower binds a queue of its own to the events' exchange; killed, it leaves the
     binding behind, and every event would pile up in a queue nobody reads."""
     options = connection.transport_options
 

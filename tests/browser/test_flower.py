@@ -1,6 +1,6 @@
 """Flower, the Celery monitor, shows the worker, its pool processes and a voter-roll run's tasks.
 
-On every broker the tests run on: the filesystem one (events through its fanout exchange,
+On every broker the tests run on: the filesystem one (events through its topic exchange,
 inspect through its remote control) and RabbitMQ.
 """
 
