@@ -50,7 +50,7 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             raise CommandError(f"Stopped waiting; {run} goes on.", returncode=130) from None
         if ended is None:
-            raise CommandError(f"{run} has not ended after {wait} s; is a worker running?")
+            raise CommandError(f"{run} has not ended after {wait} s and goes on; is a worker running?")
         if ended.status == RollRun.Status.FAILED:
             raise CommandError(f"{ended} failed: {ended.error}")
         seconds = (ended.finished_dt - ended.queued_dt).total_seconds()
