@@ -1,36 +1,53 @@
-"""Pages per second of the station PDF writer: a Latin roll beside an Arabic one, and a bare
-canvas doing the least per page.
+"""Pages per second of the station writer (a roll, its cover and its sign), today's beside the
+one it replaced, for a Latin roll and an Arabic one.
 
     .venv/bin/python benchmarks/voterroll_pdf.py [STATIONS]
 
-Writes STATIONS (default 100) full stations of 500 voters (a cover and 13 pages each) on one
-core, in memory, for each of en_US and ar_AA, with new Faker names for every station (as a
-real run has: shaping caches words, and nearly every full name is new). The two alternate
-station by station so that the machine's noise falls on both alike. Twice: first as a fresh
-worker process meets them (each of ar_AA's thousand words shaped when first seen), then again
-once every word is in the shaping cache, as in a long run.
+Writes STATIONS (default 60) full stations of 500 voters (a cover and 13 pages each, and a
+sign) in memory, for each of en_US and ar_AA, with new Faker names for every station (as a
+real run has: nearly every full name is new). The writer before issue 20 is read from git
+(commit BEFORE) into a module of its own, in a process of its own (reportlab lends a font
+registered first to any later one of the same face: in one process, the two writers would
+share one); today's writes in another. Both draw the same stations, station by station in
+turn, so that the machine's noise falls on both alike. Timed in each process's CPU seconds,
+as one pool process would spend them; pages
+are the roll's pages (cover and list), as VOTERROLL_PAGES_PER_SECOND counts them, the sign's
+time included. Shaping caches are filled first, as in a long run (both writers share them).
 """
 
+import multiprocessing
 import random
+import subprocess
 import sys
 import time
+import types
 from datetime import UTC, datetime
+from pathlib import Path
 
-from django_setup import setup_django
-
-setup_django()
-
-from reportlab.pdfgen import canvas  # noqa: E402
-
-from voterroll.fake_data import Names  # noqa: E402
-from voterroll.pdf import roll_pages, roll_pdf  # noqa: E402
-
+REPO = Path(__file__).resolve().parent.parent
+BEFORE = "00e6fb6"  # main before issue 20: the writer it set out to make faster
 VOTERS_PER_STATION = 500
 NOW = datetime.now(UTC)
+ROLLS = {
+    "Latin (en_US)": ("Al-Nour Primary School", "en_US"),
+    "Arabic (ar_AA)": ("مدرسة الفاتح", "ar_AA"),
+}
+
+
+def writer_before():
+    """voterroll/pdf.py as of BEFORE, as a module of the voterroll package (its relative
+    imports resolve)."""
+    source = subprocess.run(
+        ["git", "show", f"{BEFORE}:voterroll/pdf.py"], cwd=REPO, check=True, capture_output=True, text=True
+    ).stdout
+    module = types.ModuleType("voterroll.pdf_before")
+    module.__package__ = "voterroll"
+    exec(compile(source, f"{BEFORE}:voterroll/pdf.py", "exec"), module.__dict__)
+    return module
 
 
 def station_voters(names, rng):
-    """A station of women then men, each in name order, as stations by gender list them."""
+    """A station of men then women, each in name order, as stations by gender list them."""
     voters = []
     for gender in ("M", "F"):
         firsts, first_weights = names.first[gender]
@@ -45,63 +62,79 @@ def station_voters(names, rng):
     return voters
 
 
-def bare_canvas_pages_per_second(voters, pages):
-    """The plain way to draw such pages: a drawString per cell, Helvetica, defaults."""
-    start = time.perf_counter()
-    pdf = canvas.Canvas(None)
-    for page in range(pages):
-        rows = voters[(page * 40) % len(voters) :][:40]
-        pdf.drawString(40, 800, f"Benchmark School, center 1, station {page}")
-        for row, (voter_id, name, _) in enumerate(rows):
-            y = 770 - row * 17
-            pdf.drawString(40, y, str(row + 1))
-            pdf.drawString(80, y, str(voter_id))
-            pdf.drawString(170, y, name.encode("latin-1", "replace").decode("latin-1"))
-            pdf.line(380, y - 3, 560, y - 3)
-        pdf.drawString(280, 20, f"Page {page + 1} of {pages}")
-        pdf.showPage()
-    pdf.getpdfdata()
-    return pages / (time.perf_counter() - start)
+def write_station(writer, center_name, station, voters):
+    """What a worker writes for a station (voterroll.writing): its roll and its sign; bytes."""
+    data, _ = writer.roll_pdf(12345, center_name, station, voters, NOW)
+    gender = writer.station_gender(voter[2] for voter in voters)
+    sign = writer.sign_pdf(12345, center_name, station, gender, voters[0][1], voters[-1][1])
+    return len(data) + len(sign)
+
+
+def writer_process(name, jobs, results):
+    """Write each station sent on ``jobs`` with the writer ``name``; send back its CPU seconds
+    and bytes. Only reportlab and voterroll.shaping are loaded: no Django, no other font."""
+    sys.path.insert(0, str(REPO))
+    if name == "before":
+        writer = writer_before()
+    else:
+        from voterroll import pdf as writer
+    for center_name, station, voters in iter(jobs.get, None):
+        start = time.process_time()
+        size = write_station(writer, center_name, station, voters)
+        results.put((time.process_time() - start, size))
 
 
 def main(stations):
+    from django_setup import setup_django
+
+    setup_django()
+    from voterroll.fake_data import Names
+    from voterroll.pdf import roll_pages
+
     rng = random.Random(0)
-    rolls = {
-        "Latin (en_US)": ("Al-Nour Primary School", Names("en_US")),
-        "Arabic (ar_AA)": ("مدرسة الفاتح", Names("ar_AA")),
-    }
     work = {
-        label: [station_voters(names, rng) for _ in range(stations)] for label, (_, names) in rolls.items()
+        label: [station_voters(Names(locale), rng) for _ in range(stations)]
+        for label, (_, locale) in ROLLS.items()
     }
-    roll_pdf(1, "Warm-up", 1, work["Latin (en_US)"][0], NOW)  # the font, parsed once per process
+    spawn = multiprocessing.get_context("spawn")
+    writers = {}
+    for name in ("before", "now"):
+        jobs, results = spawn.Queue(), spawn.Queue()
+        process = spawn.Process(target=writer_process, args=(name, jobs, results), daemon=True)
+        process.start()
+        writers[name] = (process, jobs, results)
+    try:
+        seconds = {(label, name): 0.0 for label in ROLLS for name in writers}
+        sizes = dict.fromkeys(seconds, 0)
+        for measured in (False, True):  # first every font parsed and every word shaped, as in a long run
+            for n in range(stations):
+                for label, (center_name, _) in ROLLS.items():
+                    for name, (_, jobs, results) in writers.items():
+                        jobs.put((center_name, n + 1, work[label][n]))
+                        spent, size = results.get()
+                        if measured:
+                            seconds[label, name] += spent
+                            sizes[label, name] += size
+    finally:
+        for process, jobs, _ in writers.values():
+            jobs.put(None)
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
     pages = stations * roll_pages(VOTERS_PER_STATION)
-    each = roll_pages(VOTERS_PER_STATION)
-    print(f"stations: {stations} x {VOTERS_PER_STATION} voters, {each} pages each, one core")
-    for cached in (False, True):
-        seconds = dict.fromkeys(rolls, 0.0)
-        sizes = dict.fromkeys(rolls, 0)
-        for n in range(stations):
-            for label, (center_name, _) in rolls.items():
-                start = time.perf_counter()
-                data, _ = roll_pdf(12345, center_name, n + 1, work[label][n], NOW)
-                seconds[label] += time.perf_counter() - start
-                sizes[label] += len(data)
-        rates = {label: pages / spent for label, spent in seconds.items()}
-        print(
-            "\nthe same stations again, every word shaped already:"
-            if cached
-            else "\nnew words shaped on the way:"
-        )
-        for label in rolls:
-            print(
-                f"{label:15} {rates[label]:6.0f} pages/s, {stations / seconds[label]:5.1f} stations/s, "
-                f"{sizes[label] / stations / 1024:3.0f} KiB per station"
-            )
-        latin, arabic = rates.values()
-        print(f"Arabic / Latin: {arabic / latin:.0%}")
-    bare = bare_canvas_pages_per_second(work["Latin (en_US)"][0], pages)
-    print(f"\nbare canvas:    {bare:6.0f} pages/s (Latin rows, a drawString per cell, Helvetica, no cover)")
+    rate = {key: pages / spent for key, spent in seconds.items()}
+    print(
+        f"stations: {stations} x {VOTERS_PER_STATION} voters, {roll_pages(VOTERS_PER_STATION)} roll pages "
+        "and a sign each; roll pages per CPU second of one process"
+    )
+    print(f"{'':15} {'before':>8} {'now':>8} {'now/before':>10}   KiB per station before/now")
+    for label in ROLLS:
+        before, now = rate[label, "before"], rate[label, "now"]
+        kib = "/".join(f"{sizes[label, name] / stations / 1024:.0f}" for name in writers)
+        print(f"{label:15} {before:8.0f} {now:8.0f} {now / before:9.2f}x   {kib}")
+    for name in writers:
+        print(f"Arabic / Latin, {name}: {rate['Arabic (ar_AA)', name] / rate['Latin (en_US)', name]:.0%}")
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 60)

@@ -15,6 +15,7 @@ from pathlib import Path
 import reportlab
 from reportlab import rl_config
 from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.rl_accel import escapePDF, fp_str
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
@@ -102,12 +103,58 @@ LABELS = {
 }
 
 
+class RollFont(TTFont):
+    """A TrueType font whose strings are encoded for the page at C speed.
+
+    reportlab gives each character its one-byte code in the document's font subset in a Python
+    loop, character by character: a third of a roll's writing time. Once a character has a code
+    in the first subset (ASCII has one from the start; on an Arabic roll, each joined form from
+    its first use), a string of such characters is translated in one step, to the same bytes.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A font file cut to a subset's glyphs is the same for the same subset: most Latin
+        # rolls share one, and every Latin sign another.
+        cut = functools.lru_cache(maxsize=256)(self.face.makeSubset)
+        self.face.makeSubset = lambda subset: cut(tuple(subset))
+
+    def encoded(self, lines, doc):
+        """Each of ``lines`` as the bytes that draw it with the document's first subset; None
+        if a character has no code there yet (reportlab's own splitString then gives it one)."""
+        state = self._assignState(doc)
+        if not hasattr(state, "codes"):
+            state.coded = set()  # the characters with a code in the first subset
+            state.codes = {}  # their code points: the code, as a one-character string
+            self.learn(state, map(chr, state.assignments))  # ASCII, from the start
+        if not all(map(state.coded.issuperset, lines)):
+            return None
+        return [line.translate(state.codes).encode("latin-1") for line in lines]
+
+    def splitString(self, text, doc, encoding="utf-8"):
+        fast = self.encoded([text], doc) if text else None
+        if fast:
+            return [(0, fast[0])]
+        chunks = super().splitString(text, doc, encoding)
+        self.learn(self._assignState(doc), set(text))
+        return chunks
+
+    def learn(self, state, chars):
+        """Note the codes reportlab has given ``chars`` in the first subset."""
+        for char in chars:
+            code = state.assignments.get(ord(char))
+            # reportlab draws a no-break space as a space, and what the font lacks as code 0
+            if code is not None and code < 256 and char != "\xa0" and ord(char) in self.face.charToGlyph:
+                state.coded.add(char)
+                state.codes[ord(char)] = chr(code)
+
+
 @functools.cache
 def font():
     """(font name, the characters it can draw): an embedded TTF, else Helvetica's Latin-1."""
     for path in FONT_CANDIDATES:
         try:
-            ttf = TTFont("VoterRoll", str(path))
+            ttf = RollFont("VoterRoll", str(path))
         except (OSError, TTFError):
             continue
         pdfmetrics.registerFont(ttf)
@@ -177,20 +224,42 @@ class Writer:
         """``lines`` in one text object (far fewer operators than a string per cell), left-
         aligned at ``x``, or right-aligned at its mirror in an RTL roll: there each line starts
         where its width says, a short relative move from the line before (none between numbers
-        of one length: digits are all one width)."""
-        text = pdf.beginText(x, top)
-        text.setFont(self.font_name, 9, leading=ROW_HEIGHT)
-        if not self.rtl:
-            text.textLines(lines, trim=0)
-        else:
-            right = PAGE_WIDTH - x
-            starts = [right - self.width(line, 9) for line in lines]
-            text.setTextOrigin(starts[0], top)
-            for line, start, previous in zip(lines, starts, starts[:1] + starts, strict=False):
-                if start != previous:
+        of one length: digits are all one width). An empty line is a line left blank.
+
+        The operators are those reportlab's text object writes, to the byte; written here at
+        once for a column whose characters all have their code in the document already (its
+        text object costs as much again per line as the rest of the page).
+        """
+        font = pdfmetrics.getFont(self.font_name)
+        encoded = font.encoded(lines, pdf._doc) if isinstance(font, RollFont) else None
+        starts = [PAGE_WIDTH - x - self.width(line, 9) for line in lines] if self.rtl else None
+        if encoded is None:
+            text = pdf.beginText(x, top)
+            text.setFont(self.font_name, 9, leading=ROW_HEIGHT)
+            text.setLeading(ROW_HEIGHT)  # for a blank first line, before the font is selected
+            if starts:
+                text.setTextOrigin(starts[0], top)
+            for line, start, previous in zip(
+                lines, starts or lines, (starts or lines)[:1] + (starts or lines), strict=False
+            ):
+                if starts and start != previous:
                     text.moveCursor(start - previous, 0)
                 text.textLine(line)
-        pdf.drawText(text)
+            pdf.drawText(text)
+            return
+        code = [f"BT 1 0 0 1 {fp_str(x, top)} Tm"]
+        if starts:
+            code.append(f"1 0 0 1 {fp_str(starts[0], top)} Tm")
+        code.append(f"{font.getSubsetInternalName(0, pdf._doc)} 9 Tf {fp_str(ROW_HEIGHT)} TL")
+        if not starts:
+            code += [f"({escapePDF(line)}) Tj T*" for line in encoded]
+        else:
+            for line, start, previous in zip(encoded, starts, starts[:1] + starts, strict=False):
+                if start != previous:
+                    code.append(f"{fp_str(start - previous, 0)} Td")
+                code.append(f"({escapePDF(line)}) Tj T*")
+        code.append("ET")
+        pdf.addLiteral(" ".join(code))
 
 
 def station_gender(genders):
@@ -218,11 +287,12 @@ def roll_pdf(center_number, center_name, station, voters, generated):
     title = writer.line(
         writer.label("title", name=center_name, center=center_number, station=station, gender=gender.lower())
     )
+    draw_page_forms(pdf, writer, title)
     for page in range(pages):
         first = page * ROWS_PER_PAGE
         rows = voters[first : first + ROWS_PER_PAGE]
         footer = writer.line(writer.label("page", page=page + 1, pages=pages))
-        draw_list_page(pdf, writer, title, rows, names[first : first + len(rows)], first + 1, footer)
+        draw_list_page(pdf, writer, rows, names[first : first + len(rows)], first + 1, footer)
         pdf.showPage()
     pdf.save()
     return output.getvalue(), 1 + pages
@@ -253,34 +323,55 @@ def draw_cover(pdf, writer, center_number, center_name, station, gender, voters,
         writer.draw(pdf, value_x, y, drawable(visual(value), writer.characters))
 
 
-def draw_list_page(pdf, writer, title, rows, names, first_number, footer):
-    """One page of the list: title, column heads, a numbered row per voter, the footer."""
+def draw_page_forms(pdf, writer, title):
+    """What every list page of this roll shows, drawn once as forms (PDF XObjects) that each
+    page places: the title, column heads and rule ("head"), and a full page's 40 lines to sign
+    on ("rules"). A page of the list then draws only its rows and its footer."""
     top = PAGE_HEIGHT - MARGIN
+    head = top - 10 * mm
+    pdf.beginForm("head")
     pdf.setFont(writer.font_name, 13)
     writer.draw(pdf, MARGIN, top, title)
-    head = top - 10 * mm
-    label = writer.line
-    writer.column(pdf, COLUMNS["number"], head, [label(writer.label("number"))])
-    writer.column(pdf, COLUMNS["voter_number"], head, [label(writer.label("voter_number"))])
-    writer.column(pdf, COLUMNS["name"], head, [label(writer.label("name")), *names])
-    writer.column(pdf, COLUMNS["signature"], head, [label(writer.label("signature"))])
-    below = head - ROW_HEIGHT
-    numbers = [str(number) for number in range(first_number, first_number + len(rows))]
-    writer.column(pdf, COLUMNS["number"], below, numbers)
-    writer.column(pdf, COLUMNS["voter_number"], below, [str(number) for number, _, _ in rows])
-    # The signature column stays empty: a line to sign on per row.
+    for column in COLUMNS:
+        writer.column(pdf, COLUMNS[column], head, [writer.line(writer.label(column))])
+    pdf.line(MARGIN, head - 2 * mm, PAGE_WIDTH - MARGIN, head - 2 * mm)
+    pdf.endForm()
+    pdf.beginForm("rules")
+    draw_signature_lines(pdf, writer, ROWS_PER_PAGE)
+    pdf.endForm()
+
+
+def draw_signature_lines(pdf, writer, rows):
+    """The signature column stays empty: a line to sign on per row."""
+    head = PAGE_HEIGHT - MARGIN - 10 * mm
     start, end = (
         (MARGIN, PAGE_WIDTH - COLUMNS["signature"])
         if writer.rtl
         else (COLUMNS["signature"], PAGE_WIDTH - MARGIN)
     )
-    pdf.line(MARGIN, head - 2 * mm, PAGE_WIDTH - MARGIN, head - 2 * mm)
     pdf.lines(
         [
             (start, head - row * ROW_HEIGHT - 1 * mm, end, head - row * ROW_HEIGHT - 1 * mm)
-            for row in range(1, len(rows) + 1)
+            for row in range(1, rows + 1)
         ]
     )
+
+
+def draw_list_page(pdf, writer, rows, names, first_number, footer):
+    """One page of the list: the forms (title, column heads, lines to sign on), a numbered row
+    per voter, the footer."""
+    pdf.doForm("head")
+    if len(rows) == ROWS_PER_PAGE:
+        pdf.doForm("rules")
+    else:
+        draw_signature_lines(pdf, writer, len(rows))
+    below = PAGE_HEIGHT - MARGIN - 10 * mm - ROW_HEIGHT
+    numbers = [str(number) for number in range(first_number, first_number + len(rows))]
+    writer.column(pdf, COLUMNS["number"], below, numbers)
+    writer.column(pdf, COLUMNS["voter_number"], below, [str(number) for number, _, _ in rows])
+    # From the column head's baseline, a line down, as the numbers' rows are placed: the same
+    # positions to the last digit that a viewer rounds.
+    writer.column(pdf, COLUMNS["name"], below + ROW_HEIGHT, ["", *names])
     pdf.setFont(writer.font_name, 9)
     pdf.drawCentredString(PAGE_WIDTH / 2, MARGIN / 2, footer)
 
