@@ -121,21 +121,29 @@ class RollFont(TTFont):
 
     def encoded(self, lines, doc):
         """Each of ``lines`` as the bytes that draw it with the document's first subset; None
-        if a character has no code there yet (reportlab's own splitString then gives it one)."""
+        if a character has no code there (a later subset's, or none: the font lacks it)."""
         state = self._assignState(doc)
         if not hasattr(state, "codes"):
             state.coded = set()  # the characters with a code in the first subset
             state.codes = {}  # their code points: the code, as a one-character string
             self.learn(state, map(chr, state.assignments))  # ASCII, from the start
         if not all(map(state.coded.issuperset, lines)):
-            return None
+            # Characters new to the document get their codes as reportlab gives them, in the
+            # order they come; those it cannot give a first-subset code leave the column to it.
+            self.assign("".join(lines), doc)
+            if not all(map(state.coded.issuperset, lines)):
+                return None
         return [line.translate(state.codes).encode("latin-1") for line in lines]
 
     def splitString(self, text, doc, encoding="utf-8"):
         fast = self.encoded([text], doc) if text else None
         if fast:
             return [(0, fast[0])]
-        chunks = super().splitString(text, doc, encoding)
+        return self.assign(text, doc)
+
+    def assign(self, text, doc):
+        """reportlab's splitString: codes for the characters new to the document, in order."""
+        chunks = super().splitString(text, doc)
         self.learn(self._assignState(doc), set(text))
         return chunks
 
