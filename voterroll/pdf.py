@@ -8,6 +8,7 @@ by voterroll.shaping: an Arabic name on a Latin roll, or a Latin one on an Arabi
 
 import functools
 import io
+import itertools
 import logging
 import math
 from pathlib import Path
@@ -128,24 +129,20 @@ class RollFont(TTFont):
             state.codes = {}  # their code points: the code, as a one-character string
             self.learn(state, map(chr, state.assignments))  # ASCII, from the start
         if not all(map(state.coded.issuperset, lines)):
-            # Characters new to the document get their codes as reportlab gives them, in the
-            # order they come; those it cannot give a first-subset code leave the column to it.
-            self.assign("".join(lines), doc)
+            # Characters new to the document get their codes from reportlab, in the order they
+            # come, as line by line; distinct characters only, so a column costs no more.
+            new = [char for char in dict.fromkeys("".join(lines)) if char not in state.coded]
+            super().splitString("".join(new), doc)
+            self.learn(state, new)
             if not all(map(state.coded.issuperset, lines)):
                 return None
         return [line.translate(state.codes).encode("latin-1") for line in lines]
 
     def splitString(self, text, doc, encoding="utf-8"):
-        fast = self.encoded([text], doc) if text else None
-        if fast:
-            return [(0, fast[0])]
-        return self.assign(text, doc)
-
-    def assign(self, text, doc):
-        """reportlab's splitString: codes for the characters new to the document, in order."""
-        chunks = super().splitString(text, doc)
-        self.learn(self._assignState(doc), set(text))
-        return chunks
+        encoded = self.encoded([text], doc)
+        if encoded is None:
+            return super().splitString(text, doc, encoding)
+        return [(0, encoded[0])] if text else []
 
     def learn(self, state, chars):
         """Note the codes reportlab has given ``chars`` in the first subset."""
@@ -240,32 +237,31 @@ class Writer:
         """
         font = pdfmetrics.getFont(self.font_name)
         encoded = font.encoded(lines, pdf._doc) if isinstance(font, RollFont) else None
-        starts = [PAGE_WIDTH - x - self.width(line, 9) for line in lines] if self.rtl else None
+        if self.rtl:
+            starts = [PAGE_WIDTH - x - width for width in map(self.width, lines, itertools.repeat(9))]
+            shifts = [start - previous for previous, start in itertools.pairwise([starts[0], *starts])]
+        else:
+            starts, shifts = [x], itertools.repeat(0)
         if encoded is None:
             text = pdf.beginText(x, top)
             text.setFont(self.font_name, 9, leading=ROW_HEIGHT)
             text.setLeading(ROW_HEIGHT)  # for a blank first line, before the font is selected
-            if starts:
+            if self.rtl:
                 text.setTextOrigin(starts[0], top)
-            for line, start, previous in zip(
-                lines, starts or lines, (starts or lines)[:1] + (starts or lines), strict=False
-            ):
-                if starts and start != previous:
-                    text.moveCursor(start - previous, 0)
+            for line, shift in zip(lines, shifts, strict=False):
+                if shift:
+                    text.moveCursor(shift, 0)
                 text.textLine(line)
             pdf.drawText(text)
             return
         code = [f"BT 1 0 0 1 {fp_str(x, top)} Tm"]
-        if starts:
+        if self.rtl:
             code.append(f"1 0 0 1 {fp_str(starts[0], top)} Tm")
         code.append(f"{font.getSubsetInternalName(0, pdf._doc)} 9 Tf {fp_str(ROW_HEIGHT)} TL")
-        if not starts:
-            code += [f"({escapePDF(line)}) Tj T*" for line in encoded]
-        else:
-            for line, start, previous in zip(encoded, starts, starts[:1] + starts, strict=False):
-                if start != previous:
-                    code.append(f"{fp_str(start - previous, 0)} Td")
-                code.append(f"({escapePDF(line)}) Tj T*")
+        code += [
+            f"{fp_str(shift, 0)} Td ({escapePDF(line)}) Tj T*" if shift else f"({escapePDF(line)}) Tj T*"
+            for line, shift in zip(encoded, shifts, strict=False)
+        ]
         code.append("ET")
         pdf.addLiteral(" ".join(code))
 
