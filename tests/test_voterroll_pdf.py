@@ -193,3 +193,50 @@ def test_the_start_up_check_is_quiet_when_the_font_draws_arabic():
     from voterroll.apps import arabic_font_check
 
     assert arabic_font_check(None) == []
+
+
+def test_every_list_page_places_one_drawing_of_the_title_heads_and_lines_to_sign_on():
+    data, _ = roll_pdf(7, "Al-Nour Primary School", 2, voters(95), GENERATED)
+
+    full, also_full, short = pages_of(data)[1:]
+    forms = [page["/Resources"]["/XObject"] for page in (full, also_full, short)]
+    assert {name: form.idnum for name, form in forms[0].items()} == {
+        name: form.idnum for name, form in forms[1].items()
+    }
+    head = full["/Resources"]["/XObject"]["/FormXob.head"].get_object().get_data()
+    assert head.count(b"Tj") == 5  # the title and four column heads, drawn once for the file
+    content = full.get_contents().get_data()
+    assert b"/FormXob.head Do" in content and b"/FormXob.rules Do" in content
+    # The last page, 15 voters: its own 15 lines to sign on, not a full page's 40.
+    assert b"/FormXob.rules Do" not in short.get_contents().get_data()
+
+
+class Document:
+    """What reportlab keys a font's codes by: one per PDF file."""
+
+
+def test_the_rolls_font_encodes_text_to_the_bytes_reportlab_would():
+    """The font's fast path (a translation table per file) stands in for reportlab's own
+    encoding: the same bytes for the same strings in the same order, new letters and all,
+    and reportlab's answer where the first subset is full or the font lacks a letter."""
+    font_name, _ = pdf.font()
+    fast = pdf.pdfmetrics.getFont(font_name)
+    plain = pdf.TTFont("PlainVoterRoll", fast.face.filename)
+    fast_doc, plain_doc = Document(), Document()
+    strings = [
+        "Voter 00001",
+        "",
+        visual("سلامة الأحمر"),
+        "Ḥasan\xa0Ṭāhā",
+        "Дмитрий",
+        "一 not in the font",
+        *("".join(map(chr, range(start, start + 40))) for start in (0x410, 0x3B1, 0xFE80, 0xFEC0)),
+        visual("عجرمة (العجارمة)"),
+        "Voter 00002",
+    ]
+
+    assert [fast.splitString(text, fast_doc) for text in strings] == [
+        plain.splitString(text, plain_doc) for text in strings
+    ]
+    column = ["Дмитрий", "Voter 00003"]
+    assert fast.encoded(column, fast_doc) == [plain.splitString(text, plain_doc)[0][1] for text in column]

@@ -148,8 +148,7 @@ class RollFont(TTFont):
         """Note the codes reportlab has given ``chars`` in the first subset."""
         for char in chars:
             code = state.assignments.get(ord(char))
-            # reportlab draws a no-break space as a space, and what the font lacks as code 0
-            if code is not None and code < 256 and char != "\xa0" and ord(char) in self.face.charToGlyph:
+            if code is not None and code < 256:  # what the font lacks has none: drawn as code 0
                 state.coded.add(char)
                 state.codes[ord(char)] = chr(code)
 
