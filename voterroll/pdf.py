@@ -6,6 +6,7 @@ from the right, every line right-aligned. Names in any script print, each shaped
 by voterroll.shaping: an Arabic name on a Latin roll, or a Latin one on an Arabic roll, too.
 """
 
+import codecs
 import functools
 import io
 import itertools
@@ -18,7 +19,7 @@ from reportlab import rl_config
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.rl_accel import escapePDF, fp_str
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen import canvas
 
@@ -104,39 +105,78 @@ LABELS = {
 }
 
 
+class FlateOnce(pdfdoc.PDFStreamFilterZCompress):
+    """reportlab's zlib filter, for a font subset's file: the same file compressed once."""
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019 (one instance, for the process's life)
+    def encode(self, text):
+        return super().encode(text)
+
+
+FLATE_ONCE = FlateOnce()
+
+
+class Widths(pdfdoc.PDFArray):
+    """A font subset's glyph widths, as reportlab formats them (a number at a time, a few
+    hundred a file), formatted once for each set."""
+
+    def format(self, document, IND=b"\n "):
+        return formatted_widths(tuple(self.sequence))
+
+
+@functools.lru_cache(maxsize=64)
+def formatted_widths(widths):
+    return pdfdoc.PDFArray(widths).format(None)
+
+
 class RollFont(TTFont):
     """A TrueType font whose strings are encoded for the page at C speed.
 
     reportlab gives each character its one-byte code in the document's font subset in a Python
     loop, character by character: a third of a roll's writing time. Once a character has a code
-    in the first subset (ASCII has one from the start; on an Arabic roll, each joined form from
-    its first use), a string of such characters is translated in one step, to the same bytes.
+    in the first subset (ASCII has one from the start, and an Arabic file its letters, from
+    Writer.start), a string of such characters is encoded by a codec, in C, to the same bytes.
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # A font file cut to a subset's glyphs is the same for the same subset: most Latin
-        # rolls share one, and every Latin sign another.
-        cut = functools.lru_cache(maxsize=256)(self.face.makeSubset)
+        # files share one, Arabic ones another (Writer.start).
+        cut = functools.lru_cache(maxsize=64)(self.face.makeSubset)
         self.face.makeSubset = lambda subset: cut(tuple(subset))
+
+    def addObjects(self, doc):
+        """reportlab's font objects for the file, with what most files share made once per
+        process: each subset's font file compressed, and its widths formatted."""
+        subsets = range(len(self._assignState(doc).subsets))
+        names = [self.getSubsetInternalName(subset, doc)[1:] for subset in subsets]
+        super().addObjects(doc)
+        fonts = doc.idToObject["BasicFonts"].dict
+        for name in names:
+            fonts[name].Widths = Widths(fonts[name].Widths.sequence)
+        if doc.compression:
+            files = f"fontFile:{self.face.filename}("
+            for name, stream in doc.idToObject.items():
+                if name.startswith(files):
+                    stream.filters = [FLATE_ONCE]
 
     def encoded(self, lines, doc):
         """Each of ``lines`` as the bytes that draw it with the document's first subset; None
         if a character has no code there (a later subset's, or none: the font lacks it)."""
         state = self._assignState(doc)
-        if not hasattr(state, "codes"):
-            state.coded = set()  # the characters with a code in the first subset
-            state.codes = {}  # their code points: the code, as a one-character string
-            self.learn(state, map(chr, state.assignments))  # ASCII, from the start
-        if not all(map(state.coded.issuperset, lines)):
+        if not hasattr(state, "table"):
+            self.learn(state)  # ASCII, from the start
+        try:
+            return [codecs.charmap_encode(line, "strict", state.table)[0] for line in lines]
+        except UnicodeEncodeError:
             # Characters new to the document get their codes from reportlab, in the order they
             # come, as line by line; distinct characters only, so a column costs no more.
-            new = [char for char in dict.fromkeys("".join(lines)) if char not in state.coded]
-            super().splitString("".join(new), doc)
-            self.learn(state, new)
-            if not all(map(state.coded.issuperset, lines)):
-                return None
-        return [line.translate(state.codes).encode("latin-1") for line in lines]
+            super().splitString("".join(dict.fromkeys("".join(lines))), doc)
+            self.learn(state)
+        try:
+            return [codecs.charmap_encode(line, "strict", state.table)[0] for line in lines]
+        except UnicodeEncodeError:
+            return None
 
     def splitString(self, text, doc, encoding="utf-8"):
         encoded = self.encoded([text], doc)
@@ -144,13 +184,28 @@ class RollFont(TTFont):
             return super().splitString(text, doc, encoding)
         return [(0, encoded[0])] if text else []
 
-    def learn(self, state, chars):
-        """Note the codes reportlab has given ``chars`` in the first subset."""
-        for char in chars:
-            code = state.assignments.get(ord(char))
-            if code is not None and code < 256:  # what the font lacks has none: drawn as code 0
-                state.coded.add(char)
-                state.codes[ord(char)] = chr(code)
+    @staticmethod
+    def learn(state):
+        """The codes reportlab has given characters in the first subset, as a codec's table
+        (what the font lacks has none: reportlab draws it as code 0, unassigned)."""
+        characters = ["\ufffe"] * 256  # the codec's "no character"
+        for code_point, code in state.assignments.items():
+            if code < 256:
+                characters[code] = chr(code_point)
+        state.table = codecs.charmap_build("".join(characters))
+
+
+# What an Arabic file's font subset starts with: the joined forms; the vowel marks, tatweel
+# and superscript alef that names are spelt with; the Arabic comma, dash and dot of its labels.
+ARABIC_FIRST = ARABIC_FORMS | frozenset(
+    "\u064b\u064c\u064d\u064e\u064f\u0650\u0651\u0652\u0670\u0640\u060c—·"
+)
+
+
+@functools.cache
+def arabic_first(characters):
+    """ARABIC_FIRST as one string, in code point order: those of it the font draws."""
+    return "".join(sorted(ARABIC_FIRST & characters))
 
 
 @functools.cache
@@ -201,6 +256,14 @@ class Writer:
         self.font_name, self.characters = font()
         self.width = pdfmetrics.getFont(self.font_name).stringWidth
         self.labels = LABELS[rtl]
+
+    def start(self, pdf):
+        """A right-to-left file's font subset starts with every Arabic form and mark, in one
+        order, as if drawn first: one subset for nearly every Arabic file (a Latin one has
+        one already, ASCII), so that its font file is cut, compressed and measured once."""
+        font = pdfmetrics.getFont(self.font_name)
+        if self.rtl and isinstance(font, RollFont):
+            font.encoded([arabic_first(self.characters)], pdf._doc)
 
     def line(self, text):
         """A line of the roll's own text (labels, titles): laid out in the roll's direction."""
@@ -284,6 +347,7 @@ def roll_pdf(center_number, center_name, station, voters, generated):
     gender = writer.label(station_gender(gender for _, _, gender in voters))
     output = io.BytesIO()
     pdf = canvas.Canvas(output, pagesize=A4)
+    writer.start(pdf)
     pdf.setTitle(f"Center {center_number}, station {station}")
     draw_cover(pdf, writer, center_number, center_name, station, gender, voters, pages, generated)
     pdf.showPage()
@@ -385,6 +449,7 @@ def sign_pdf(center_number, center_name, station, gender, first_name, last_name)
     width, height = landscape(A4)
     output = io.BytesIO()
     pdf = canvas.Canvas(output, pagesize=(width, height))
+    writer.start(pdf)
     pdf.setTitle(f"Center {center_number}, station {station}: sign")
     label = writer.label
     lines = [
