@@ -9,13 +9,15 @@ real run has: nearly every full name is new). The writer before issue 20 is read
 (commit BEFORE) into a module of its own, in a process of its own (reportlab lends a font
 registered first to any later one of the same face: in one process, the two writers would
 share one); today's writes in another. Both draw the same stations, station by station in
-turn, so that the machine's noise falls on both alike. Timed in each process's CPU seconds,
-as one pool process would spend them; pages
-are the roll's pages (cover and list), as VOTERROLL_PAGES_PER_SECOND counts them, the sign's
-time included. Shaping caches are filled first, as in a long run (both writers share them).
+turn, so that the machine's noise falls on both alike, once unmeasured (fonts parsed, every
+word shaped, as in a worker after a while), then measured in each process's CPU seconds, as
+one pool process would spend them. Pages are the roll's (cover and list), as
+VOTERROLL_PAGES_PER_SECOND counts them, the sign's time included.
 """
 
+import functools
 import multiprocessing
+import os
 import random
 import subprocess
 import sys
@@ -72,13 +74,15 @@ def write_station(writer, center_name, station, voters):
 
 def writer_process(name, jobs, results):
     """Write each station sent on ``jobs`` with the writer ``name``; send back its CPU seconds
-    and bytes. Only reportlab and voterroll.shaping are loaded: no Django, no other font."""
+    and bytes. Only reportlab and voterroll.shaping are loaded: no Django, no other font. In
+    a process group of its own; it ends when told, or after a minute without work."""
+    os.setpgrp()
     sys.path.insert(0, str(REPO))
     if name == "before":
         writer = writer_before()
     else:
         from voterroll import pdf as writer
-    for center_name, station, voters in iter(jobs.get, None):
+    for center_name, station, voters in iter(functools.partial(jobs.get, timeout=60), None):
         start = time.process_time()
         size = write_station(writer, center_name, station, voters)
         results.put((time.process_time() - start, size))
