@@ -298,6 +298,7 @@ class Writer:
         text object costs as much again per line as the rest of the page).
         """
         font = pdfmetrics.getFont(self.font_name)
+        # pdf._doc: the file, which reportlab keys a font's codes by (its text object does so too)
         encoded = font.encoded(lines, pdf._doc) if isinstance(font, RollFont) else None
         if self.rtl:
             starts = [PAGE_WIDTH - x - width for width in map(self.width, lines, itertools.repeat(9))]
