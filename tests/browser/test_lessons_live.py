@@ -23,3 +23,18 @@ def test_staff_run_a_lesson_from_the_admin_and_see_its_verdict_and_timeline(staf
     run = LessonRun.objects.get()
     assert run.started_by.username == "admin" and run.lesson == "errbacks"
     expect(staff_page.locator('meta[http-equiv="refresh"]')).to_have_count(0)
+
+
+def test_every_lessons_run_button_posts_its_own_lesson(staff_page):
+    """Each button, the first one too, sends its lesson to the Run view (not the list's own form)."""
+    staff_page.goto("/admin/lessons/lessonrun/")
+    # Answered with 204 No Content: the page stays, and nothing is queued.
+    staff_page.route("**/admin/lessons/lessonrun/run/", lambda route: route.fulfill(status=204))
+    buttons = staff_page.locator("#lessons button")
+    assert buttons.count() >= 8
+    for index in range(buttons.count()):
+        button = buttons.nth(index)
+        with staff_page.expect_request(lambda request: request.method == "POST") as sent:
+            button.click()
+        assert sent.value.url.endswith("/admin/lessons/lessonrun/run/"), (index, sent.value.url)
+        assert f"lesson={button.get_attribute('value')}" in sent.value.post_data
