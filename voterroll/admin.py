@@ -340,7 +340,7 @@ class RollRunAdmin(admin.ModelAdmin):
         """What a run of any size compares by: its duration alone depends on the voters."""
         if run.duration and run.pages:
             return f"{run.pages / run.duration.total_seconds():,.0f}"
-        return None
+        return "-"
 
     @admin.display(description="error")
     def short_error(self, run):
