@@ -3,10 +3,13 @@
 import io
 import json
 import re
+import shutil
 import zipfile
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.admin.models import ADDITION, DELETION, LogEntry
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
@@ -438,3 +441,66 @@ def test_centers_are_not_deleted_while_a_run_is_active(admin_client):
     assert (
         PollingCenter.objects.count() == 1 and Voter.objects.count() == VoterRegistration.objects.count() == 3
     )
+
+
+@pytest.fixture
+def on_the_file_system(settings):
+    """The file system, whatever storage the pass uses: symbolic links exist only there."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    }
+
+
+def test_a_symbolic_link_in_a_runs_folder_is_neither_listed_served_nor_zipped(
+    admin_client, on_the_file_system, finished_run, tmp_path_factory
+):
+    secret = tmp_path_factory.mktemp("elsewhere") / "passwd"
+    secret.write_text("root:x:0:0")
+    folder = Path(settings.MEDIA_ROOT) / finished_run.output_dir
+    (folder / "center_7_99.pdf").symlink_to(secret)
+    (folder / "metadata.json").symlink_to(secret)
+    base = f"/admin/voterroll/rollrun/{finished_run.pk}"
+
+    served = admin_client.get(f"{base}/files/center_7_99.pdf")
+    bundle = admin_client.get(f"{base}/files.zip")
+    page = admin_client.get(f"{base}/change/").content.decode()
+
+    assert served.status_code == 404
+    names = zipfile.ZipFile(io.BytesIO(b"".join(bundle.streaming_content))).namelist()
+    bundle.close()
+    assert names == ["center_7_1.pdf", "center_7_2.pdf"]
+    assert "center_7_99.pdf" not in page and "metadata.json" not in page
+
+
+def test_a_runs_folder_that_is_a_symbolic_link_serves_nothing(
+    admin_client, on_the_file_system, finished_run, tmp_path_factory
+):
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "center_7_1.pdf").write_bytes(b"%PDF not this run's")
+    folder = Path(settings.MEDIA_ROOT) / finished_run.output_dir
+    shutil.rmtree(folder)
+    folder.symlink_to(elsewhere)
+
+    assert files.run_files(finished_run.output_dir) == []
+    assert (
+        admin_client.get(f"/admin/voterroll/rollrun/{finished_run.pk}/files/center_7_1.pdf").status_code
+        == 404
+    )
+    assert admin_client.get(f"/admin/voterroll/rollrun/{finished_run.pk}/files.zip").status_code == 404
+
+
+def test_a_file_swapped_for_a_link_after_listing_is_not_opened(
+    on_the_file_system, finished_run, tmp_path_factory
+):
+    secret = tmp_path_factory.mktemp("elsewhere") / "passwd"
+    secret.write_text("root:x:0:0")
+    (name,) = [
+        found for found in files.run_files(finished_run.output_dir) if found.endswith("center_7_1.pdf")
+    ]
+    path = Path(settings.MEDIA_ROOT) / name
+    path.unlink()
+    path.symlink_to(secret)
+
+    with pytest.raises(FileNotFoundError):
+        files.read(name)

@@ -4,7 +4,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.http import FileResponse, Http404, StreamingHttpResponse
@@ -452,7 +451,11 @@ class RollRunAdmin(admin.ModelAdmin):
         matches = [found for found in files.run_files(run.output_dir) if found.rsplit("/", 1)[-1] == name]
         if not matches:
             raise Http404("No such file in this run")
-        return FileResponse(default_storage.open(matches[0], "rb"), as_attachment=True, filename=name)
+        try:
+            found = files.open_file(matches[0])
+        except FileNotFoundError:  # gone, or swapped for a link, since it was listed
+            raise Http404("No such file in this run") from None
+        return FileResponse(found, as_attachment=True, filename=name)
 
     def download_zip_view(self, request, pk):
         """Every file of the run (rolls, signs, its job record) as one zip, streamed as it is

@@ -3,14 +3,18 @@
 The file system under VAR_DIR by default; any S3-compatible object store in production, so
 that workers on several machines and the web process share them. Names are relative to the
 storage (``voterroll/run-7-1a2b3c4d/center_12345_1.pdf``); a name that would leave it is
-refused by the storage itself (SuspiciousFileOperation).
+refused by the storage itself (SuspiciousFileOperation). On the file system, only regular
+files inside the run's folder count as its files: a symbolic link planted there (to
+/etc/passwd, say) is neither listed, served nor zipped.
 """
 
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
 
+from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
 from zipstream import ZIP_STORED, ZipStream
@@ -68,6 +72,8 @@ def run_files(folder):
         _, names = default_storage.listdir(folder)
     except FileNotFoundError:
         return []
+    if isinstance(default_storage, FileSystemStorage):
+        names = [name for name in names if _inside_storage(f"{folder}/{name}")]
     stations = []
     for name in names:
         match = STATION_FILE.fullmatch(name)
@@ -77,8 +83,34 @@ def run_files(folder):
     return [f"{folder}/{name}" for name in record + [name for *_, name in sorted(stations)]]
 
 
+def _inside_storage(name):
+    """A regular file at exactly ``name`` under the storage's root: no link on the way to it,
+    and not a link itself. (The root may be a link: it is the administrator's.)"""
+    path = default_storage.path(name)
+    root = os.path.realpath(default_storage.location)
+    try:
+        regular = stat.S_ISREG(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return False
+    return regular and os.path.realpath(path) == os.path.join(root, *name.split("/"))
+
+
+def open_file(name):
+    """A run's file opened for reading. On the file system a symbolic link put in its place
+    after it was listed is refused (O_NOFOLLOW) and so is anything but a regular file."""
+    if not isinstance(default_storage, FileSystemStorage):
+        return default_storage.open(name, "rb")
+    if not _inside_storage(name):
+        raise FileNotFoundError(f"{name} is not a regular file of the storage")
+    descriptor = os.open(default_storage.path(name), os.O_RDONLY | os.O_NOFOLLOW)
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise FileNotFoundError(f"{name} is not a regular file")
+    return File(os.fdopen(descriptor, "rb"), name=name)
+
+
 def read(name):
-    with default_storage.open(name, "rb") as file:
+    with open_file(name) as file:
         return file.read()
 
 
@@ -93,7 +125,7 @@ def zip_of(names):
 
 
 def _chunks(name):
-    with default_storage.open(name, "rb") as file:
+    with open_file(name) as file:
         yield from file.chunks()
 
 
@@ -104,7 +136,9 @@ def delete_folder(folder):
         _, names = default_storage.listdir(folder)
     except FileNotFoundError:
         return 0
+    on_disk = isinstance(default_storage, FileSystemStorage)
     for name in names:
-        freed += default_storage.size(f"{folder}/{name}")
+        if not on_disk or _inside_storage(f"{folder}/{name}"):  # not a link's target's size
+            freed += default_storage.size(f"{folder}/{name}")
         default_storage.delete(f"{folder}/{name}")
     return freed
