@@ -38,6 +38,7 @@ class Base(Configuration):
         "django.contrib.staticfiles",
         "django_celery_beat",
         "django_celery_results",
+        "axes",
         "project",
         "reports",
         "voterroll",
@@ -52,6 +53,8 @@ class Base(Configuration):
         "django.contrib.messages.middleware.MessageMiddleware",
         "django.middleware.clickjacking.XFrameOptionsMiddleware",
         "project.outages.DatabaseBusyMiddleware",
+        # Last, as django-axes asks: it turns a refused login into its lock-out page.
+        "axes.middleware.AxesMiddleware",
     ]
     ROOT_URLCONF = "project.urls"
     TEMPLATES = [
@@ -78,6 +81,21 @@ class Base(Configuration):
     def DATABASES(self):
         url = self.DATABASE_URL or f"sqlite:///{Path(self.VAR_DIR) / 'db.sqlite3'}"
         return {"default": database_config(url)}
+
+    # Login throttling (django-axes), first: after AXES_FAILURE_LIMIT wrong passwords for one
+    # username, or from one address, every login for it is refused, the right password too,
+    # for AXES_COOLOFF_TIME hours; a superuser lifts it sooner (Axes → Access attempts in the
+    # admin, or `manage.py axes_reset_username NAME`). Behind a proxy every client has the
+    # proxy's address: set AXES_LOCKOUT_PARAMETERS=username.
+    AUTHENTICATION_BACKENDS = [
+        "axes.backends.AxesStandaloneBackend",
+        "django.contrib.auth.backends.ModelBackend",
+    ]
+    AXES_FAILURE_LIMIT = values.PositiveIntegerValue(10, environ_prefix=None)
+    AXES_COOLOFF_TIME = values.FloatValue(1.0, environ_prefix=None)
+    AXES_LOCKOUT_PARAMETERS = values.ListValue(["username", "ip_address"], environ_prefix=None)
+    # A right password forgets the wrong ones before it: a typo a day never locks anyone out.
+    AXES_RESET_ON_SUCCESS = True
 
     AUTH_PASSWORD_VALIDATORS = [
         {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

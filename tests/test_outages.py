@@ -57,9 +57,8 @@ def test_queue_task_says_the_database_is_busy_instead_of_a_traceback(monkeypatch
 
 
 def test_a_client_never_sees_a_traceback_page_for_a_lock(monkeypatch, django_user_model):
-    django_user_model.objects.create_superuser("boss", password="boss-password")
     client = Client(raise_request_exception=False)
-    client.login(username="boss", password="boss-password")
+    client.force_login(django_user_model.objects.create_superuser("boss", password="boss-password"))
     center_with_voters(3)
     monkeypatch.setattr(voterroll_admin, "start_run", locked)
 

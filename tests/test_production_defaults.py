@@ -24,7 +24,9 @@ def test_start_env_sets_what_the_readme_gives_as_the_default():
     env = {**shipped, "SECRET_KEY": "k7#Vq9!zR2m$Xw4@Lp8^Tn6&Hb3*Jd5(Fc1)Gs0-Ya_Ue+Oi=Wr", "VAR_DIR": "/tmp"}
     # The product's own knobs; the addresses of servers and stores differ from Dev's on purpose.
     compared = sorted(
-        name for name in set(documented) & set(shipped) if name.startswith(("REPORTS_", "VOTERROLL_"))
+        name
+        for name in set(documented) & set(shipped)
+        if name.startswith(("REPORTS_", "VOTERROLL_", "AXES_"))
     )
     show = (
         "import json; from django.conf import settings as s; "
