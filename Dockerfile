@@ -23,4 +23,6 @@ USER app
 
 EXPOSE 8000
 # Threads: a zip of a whole run streams for minutes; a sync worker would be cut off at 30 s.
-CMD ["gunicorn", "project.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", "--threads", "4", "--access-logfile", "-"]
+# gunicorn runs no system checks: `check` first, so that a setting out of range (or a weak
+# SECRET_KEY) stops the web process with one line, as it stops migrate and the worker.
+CMD ["sh", "-c", "python manage.py check && exec gunicorn project.wsgi --bind 0.0.0.0:8000 --workers 3 --worker-class gthread --threads 4 --access-logfile -"]

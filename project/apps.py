@@ -9,6 +9,7 @@ class ProjectConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self):
+        from . import checks  # noqa: F401 (registers the settings' checks)
         from .broker import ensure_folders
 
         # SQLite, the filesystem broker and the PDF writer all expect their folders to exist.

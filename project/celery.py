@@ -17,6 +17,18 @@ app.autodiscover_tasks()
 
 
 @signals.worker_init.connect
+@signals.beat_init.connect
+def refuse_bad_settings(**kwargs):
+    """Stop a worker or beat whose settings fail a system check (project.checks), one line
+    each. Celery's Django fixup runs the checks at start but ignores what they find."""
+    from django.core.checks import run_checks
+
+    errors = [str(message) for message in run_checks() if message.is_serious()]
+    if errors:
+        raise SystemExit("Refusing to start:\n" + "\n".join(errors))
+
+
+@signals.worker_init.connect
 def wait_out_a_broker_restart(**kwargs):
     """In a worker, a task that sends another (a chord's body, a retry) waits up to about two
     minutes for the broker to come back, instead of failing a chord: a RabbitMQ restart takes

@@ -25,6 +25,7 @@ class Base(Configuration):
     VAR_DIR = values.PathValue(BASE_DIR / "var", check_exists=False, environ_prefix=None)
 
     SECRET_KEY = values.Value("django-insecure-only-for-the-embedded-dev-stack", environ_prefix=None)
+    REQUIRE_STRONG_SECRET_KEY = False
     DEBUG = values.BooleanValue(False, environ_prefix=None)
     ALLOWED_HOSTS = values.ListValue(["127.0.0.1", "localhost"], environ_prefix=None)
     CSRF_TRUSTED_ORIGINS = values.ListValue([], environ_prefix=None)
@@ -91,7 +92,7 @@ class Base(Configuration):
         "axes.backends.AxesStandaloneBackend",
         "django.contrib.auth.backends.ModelBackend",
     ]
-    AXES_FAILURE_LIMIT = values.PositiveIntegerValue(10, environ_prefix=None)
+    AXES_FAILURE_LIMIT = values.IntegerValue(10, environ_prefix=None)
     AXES_COOLOFF_TIME = values.FloatValue(1.0, environ_prefix=None)
     AXES_LOCKOUT_PARAMETERS = values.ListValue(["username", "ip_address"], environ_prefix=None)
     # A right password forgets the wrong ones before it: a typo a day never locks anyone out.
@@ -199,7 +200,7 @@ class Base(Configuration):
     # Pool processes of a worker started without --concurrency (make run's, docker compose's):
     # one per CPU, as Celery's own default. Option 5c also falls back on it when no worker says
     # how many it runs.
-    CELERY_WORKER_CONCURRENCY = values.PositiveIntegerValue(os.cpu_count() or 1, environ_prefix=None)
+    CELERY_WORKER_CONCURRENCY = values.IntegerValue(os.cpu_count() or 1, environ_prefix=None)
 
     # Right-sized tasks finish well inside a 30 s graceful-shutdown window (Kubernetes'
     # default). Tasks that are long on purpose say so with their own limits.
@@ -241,29 +242,29 @@ class Base(Configuration):
     # Seconds without a task log after which a working report is given up on (marked Error):
     # longer than any quiet spell of a live one, an attempt (up to 100 s) or a retry's wait (up
     # to 500 s), times REPORTS_TIME_SCALE.
-    REPORTS_STALLED_AFTER = values.PositiveIntegerValue(15 * 60, environ_prefix=None)
+    REPORTS_STALLED_AFTER = values.IntegerValue(15 * 60, environ_prefix=None)
 
     # voterroll: the most voters one station (one table, one PDF) serves.
-    VOTERROLL_STATION_SIZE = values.PositiveIntegerValue(500, environ_prefix=None)
+    VOTERROLL_STATION_SIZE = values.IntegerValue(500, environ_prefix=None)
     # Women and men at separate stations of a center; but a gender with fewer voters than
     # VOTERROLL_MIXED_STATION_BELOW joins the other's last station (men listed first) rather
     # than get a tiny station of its own.
     VOTERROLL_STATIONS_BY_GENDER = values.BooleanValue(True, environ_prefix=None)
-    VOTERROLL_MIXED_STATION_BELOW = values.PositiveIntegerValue(25, environ_prefix=None)
+    VOTERROLL_MIXED_STATION_BELOW = values.IntegerValue(25, environ_prefix=None)
     # Option 5c: seconds of writing per chunk of stations, and the roll pages one worker
     # process writes a second with their covers and signs (the "ceiling" line of
     # benchmarks/voterroll_options.py), to size the chunks by. Half a second: a task's own cost
     # (~5 ms) stays near 1 %, and chunks are many enough that no process idles long at the end.
     VOTERROLL_CHUNK_SECONDS = values.FloatValue(0.5, environ_prefix=None)
-    VOTERROLL_PAGES_PER_SECOND = values.PositiveIntegerValue(1150, environ_prefix=None)
+    VOTERROLL_PAGES_PER_SECOND = values.IntegerValue(1150, environ_prefix=None)
     # Seconds without a sign of life from a run's tasks after which it is failed (while it
     # looks active, no other run may start). Longer than any step that gives none: assigning
     # every station may take up to its 5.5 min time limit.
-    VOTERROLL_STALLED_AFTER = values.PositiveIntegerValue(10 * 60, environ_prefix=None)
+    VOTERROLL_STALLED_AFTER = values.IntegerValue(10 * 60, environ_prefix=None)
     # Days an ended run's rolls are kept; beat deletes them after (the run's record stays).
-    VOTERROLL_KEEP_FILES_DAYS = values.PositiveIntegerValue(30, environ_prefix=None)
+    VOTERROLL_KEEP_FILES_DAYS = values.IntegerValue(30, environ_prefix=None)
     # The largest register file the admin takes (bytes): a million voters is about 70 MB.
-    VOTERROLL_REGISTER_MAX_BYTES = values.PositiveIntegerValue(256 * 2**20, environ_prefix=None)
+    VOTERROLL_REGISTER_MAX_BYTES = values.IntegerValue(256 * 2**20, environ_prefix=None)
 
     # lessons: the brokers the lessons about a broker compare, each lesson on queues of its own.
     # Redis on a database of the lessons' own (9), whose keys they delete when they end.
@@ -332,25 +333,10 @@ class Test(Base):
         return databases
 
 
-class StrongSecretValue(values.SecretValue):
-    """A secret key a site on the internet may sign sessions with, or a refusal to start.
-
-    Django's deploy check only warns (security.W009) of a short, repetitive or
-    ``django-insecure-`` key; start.env's placeholder passed it. Here those stop the process.
-    """
-
-    def setup(self, name):
-        key = super().setup(name)
-        if len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure-") or "change-me" in key:
-            raise ValueError(
-                f"{name} is a placeholder or too weak: give it at least 50 random characters, e.g. "
-                '`python -c "import secrets; print(secrets.token_urlsafe(50))"`'
-            )
-        return key
-
-
 class Prod(Base):
-    SECRET_KEY = StrongSecretValue(environ_prefix=None)
+    SECRET_KEY = values.SecretValue(environ_prefix=None)
+    # A placeholder, short or repetitive key stops every start (project.checks).
+    REQUIRE_STRONG_SECRET_KEY = True
     DATABASE_URL = values.Value(environ_required=True, environ_prefix=None)
     CELERY_BROKER_URL = values.Value(environ_required=True, environ_prefix=None)
 

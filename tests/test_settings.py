@@ -36,13 +36,32 @@ def test_prod_refuses_to_start_without_a_secret_key(tmp_path):
         "x",
         "django-insecure-" + "k7#Vq9!zR2m$Xw4@Lp8^Tn6&Hb3*Jd5(Fc1)Gs0-Ya_Ue+Oi=Wr",
         "a" * 60,
+        "ab12c" * 10,  # 50 characters, 5 different, one piece repeated
     ],
 )
 def test_prod_refuses_to_start_with_a_placeholder_or_weak_secret_key(tmp_path, key):
     result = manage("check", env={**PRODUCTION_ENV, "SECRET_KEY": key, "VAR_DIR": str(tmp_path)})
 
     assert result.returncode != 0
-    assert "SECRET_KEY is a placeholder or too weak" in result.stderr
+    assert "(project.E003) SECRET_KEY is a placeholder or too weak" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_prod_accepts_a_generated_hex_key(tmp_path):
+    """secrets.token_hex(32): 16 different characters, random, not repeated."""
+    key = "3f9a0c7e1b5d8f2a6c4e0b9d7f1a3c5e8b2d4f6a0c9e7b1d3f5a8c2e4b6d0f9a"
+    result = manage("check", env={**PRODUCTION_ENV, "SECRET_KEY": key, "VAR_DIR": str(tmp_path)})
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_image_build_collects_static_files_with_its_stand_in_key(tmp_path):
+    """The Dockerfile runs collectstatic with SECRET_KEY=collectstatic: no server, no session.
+    A key refused while the settings load stopped that build."""
+    env = {**PRODUCTION_ENV, "SECRET_KEY": "collectstatic", "VAR_DIR": str(tmp_path)}
+    result = manage("collectstatic", "--no-input", "--dry-run", env=env)
+
+    assert result.returncode == 0, result.stderr
 
 
 def test_sqlite_is_tuned_for_several_writer_processes():
