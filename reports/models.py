@@ -121,8 +121,9 @@ class Report(models.Model):
         logs = list(self.task_logs.all())
         return max([self.created_dt, *(log.finished_dt or log.created_dt for log in logs)])
 
-    def is_stalled(self):
-        """No activity for REPORTS_STALLED_AFTER seconds: its tasks are lost, not slow."""
+    def is_quiet(self):
+        """No activity for REPORTS_STALLED_AFTER seconds: lost, or waiting behind a backlog
+        (reports.work.fail_stalled asks the broker which)."""
         return self.last_activity() < timezone.now() - timedelta(seconds=settings.REPORTS_STALLED_AFTER)
 
     def step_outcomes(self, at=None):
@@ -158,9 +159,10 @@ class Report(models.Model):
 
         That is while a step is unsettled or a callback its canvas owes has not run yet: a
         group's "finished" sets the status while other tasks still run, so the status alone
-        does not say. A report stalled (see is_stalled) is given up on.
+        does not say. A report the watchdog gave up on (its ``error`` says why) is over, unless
+        a lost task comes back and its callback says otherwise.
         """
-        if self.is_stalled():
+        if self.error:
             return False
         outcomes = self.step_outcomes()
         if self.status == Status.PROCESSING or None in outcomes.values():

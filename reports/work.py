@@ -10,7 +10,9 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from .models import REPORT_MODELS, Status
+from project.held import held_tasks
+
+from .models import CALLBACK_STEPS, REPORT_MODELS, WORK_STEPS, Status
 from .stories import MAX_RETRIES, attempt_story, task_name, work_time_limits
 
 logger = logging.getLogger(__name__)
@@ -79,10 +81,11 @@ def close_log(log, status, error="", retry_countdown=None):
 def run_callback(kind, step, report_id, attempt, task_id):
     """Run the "finished" or "error" callback: log the run and settle the report's status.
 
-    "finished" does not overwrite an Error (a group's early callback may come after a failure);
-    "error" always wins. Log and status are written together, so a retry does not log twice;
-    a delivery of a task id already logged (its worker died after the commit, before the ack)
-    does nothing.
+    "finished" does not overwrite an Error a task set (a group's early callback may come after
+    a failure), but it does overwrite the watchdog's verdict: the callback is the truth, and a
+    report marked stalled was only waiting after all. "error" always wins. Log and status are
+    written together, so a retry does not log twice; a delivery of a task id already logged
+    (its worker died after the commit, before the ack) does nothing.
     """
     report_model = REPORT_MODELS[kind]
     reports = report_model.objects.filter(pk=report_id)
@@ -95,9 +98,12 @@ def run_callback(kind, step, report_id, attempt, task_id):
             logger.info("%s report %s: %s task %s already ran", kind, report_id, step, task_id)
             return
         if step == "finished":
-            reports.filter(status=Status.PROCESSING).update(status=Status.FINISHED)
+            # The watchdog's Error says why in ``error``; an Error a task set says nothing.
+            reports.filter(Q(status=Status.PROCESSING) | ~Q(error="")).update(
+                status=Status.FINISHED, error=""
+            )
         else:
-            reports.update(status=Status.ERROR)
+            reports.update(status=Status.ERROR, error="")
         # The log says which status the callback set: "error" ran and set Error.
         report_model.log_model().objects.create(
             report_id=report_id,
@@ -110,28 +116,49 @@ def run_callback(kind, step, report_id, attempt, task_id):
 
 
 def fail_stalled():
-    """Mark Error the reports still working that did nothing for REPORTS_STALLED_AFTER seconds.
+    """Mark Error the reports still working whose tasks were lost: quiet for
+    REPORTS_STALLED_AFTER seconds, and no message of theirs left for a worker to run.
 
-    Their tasks were lost (a worker killed with its messages, a broker that lost them), so
-    nothing else ever would; an attempt left open is closed as failed. Beat checks every minute,
-    and so do the admin's pages. Returns how many.
+    Lost with a worker killed outright or a broker that dropped them, nothing else ever would
+    end them; an attempt left open is closed as failed. A quiet report whose task is still
+    queued, waiting for a retry's countdown or running is waiting, not lost (project.held):
+    under a backlog that takes longer than the limit. Should a lost task come back after all
+    (a worker restarted on the filesystem broker's machine), its callback still has the last
+    word (run_callback). Beat checks every minute, and so do the admin's pages. Returns how many.
     """
+    if not quiet_reports():
+        return 0
+    # The broker first, then the logs again: a task that ended between the two has logged.
+    held = held_tasks()
+    if held is None:
+        logger.info("Quiet reports may be waiting in a queue the broker cannot list")
+        return 0
+    waiting = {(name, kwargs.get("report_id")) for name, _, kwargs in held}
     failed = 0
+    for report in quiet_reports():
+        names = {task_name(report.kind, step) for step in WORK_STEPS + CALLBACK_STEPS}
+        if not any((name, report.pk) in waiting for name in names):
+            failed += fail_stalled_report(report)
+    return failed
+
+
+def quiet_reports():
+    """The reports still working that did nothing for REPORTS_STALLED_AFTER seconds."""
+    quiet = []
     for report_model in REPORT_MODELS.values():
         open_logs = report_model.log_model().objects.filter(report=OuterRef("pk"), finished_dt=None)
-        working = report_model.objects.filter(Q(status=Status.PROCESSING) | Exists(open_logs))
-        for report in working.prefetch_related("task_logs"):
-            if report.is_stalled():
-                failed += fail_stalled_report(report)
-    return failed
+        working = report_model.objects.filter(Q(status=Status.PROCESSING) | Exists(open_logs), error="")
+        quiet += [report for report in working.prefetch_related("task_logs") if report.is_quiet()]
+    return quiet
 
 
 def fail_stalled_report(report):
     """Mark ``report`` Error, saying so, and close the attempt its lost task left open."""
     error = (
         f"Stalled: nothing happened since {timezone.localtime(report.last_activity()):%H:%M:%S} "
-        f"({settings.REPORTS_STALLED_AFTER} s without a task log): its tasks were lost with a worker "
-        "or a broker. Marked Error; run it again from its page."
+        f"({settings.REPORTS_STALLED_AFTER} s without a task log) and none of its tasks is left "
+        "in the queue or with a worker: they were lost with a worker or a broker. Marked Error; "
+        "run it again from its page."
     )
     with transaction.atomic():
         updated = type(report).objects.filter(pk=report.pk).update(status=Status.ERROR, error=error)

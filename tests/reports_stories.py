@@ -1,10 +1,12 @@
-"""Pick report ids whose seeded story gives a test the case it needs."""
+"""Pick report ids whose seeded story gives a test the case it needs, and what it leads to."""
 
 import enum
 import itertools
 import re
 
+from reports.models import REPORT_MODELS, Status
 from reports.stories import MAX_RETRIES, attempt_story
+from tests.utils import wait_until
 
 # What a group report's summary says when "finished" ran while long still worked.
 LONG_STILL_RUNNING = re.compile(r"while (medium and )?long (was|were) still running")
@@ -46,6 +48,8 @@ class IdRange(enum.IntEnum):
     RETRY_WAIT = 150_000
     FAILURE_NAMED = 160_000
     BROWSER_PROCESSING = 170_000
+    BACKLOG = 120_000
+    LATE_CALLBACK = 130_000
 
 
 def find_report_id(kind, wanted, start):
@@ -103,4 +107,25 @@ def long_fails_for_good(story, report_id):
         and succeeds_first_time(story["short"])
         and succeeds_first_time(story["medium"])
         and total_seconds(story["long"]) <= 2.5
+    )
+
+
+def predicted_outcome(kind, report_id):
+    """(status, {callback: runs}) the report's seeded story leads to."""
+    model = REPORT_MODELS[kind]
+    outcomes = {
+        step: Status.FINISHED if attempts[-1].error is None else Status.ERROR
+        for step, attempts in predicted_story(kind, report_id).items()
+    }
+    callbacks = model(pk=report_id).expected_callback_runs(outcomes)
+    return (Status.ERROR if Status.ERROR in outcomes.values() else Status.FINISHED), callbacks
+
+
+def settled(model, report_id):
+    def report_if_settled():
+        report = model.objects.get(pk=report_id)
+        return None if report.is_in_progress() else report
+
+    return wait_until(
+        report_if_settled, timeout=120, message=f"{model.kind} report {report_id} never settled"
     )

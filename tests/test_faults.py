@@ -18,8 +18,8 @@ from django.db import connections
 from django_celery_results.models import ChordCounter
 
 from project.celery import app
-from reports.models import REPORT_MODELS, Status
-from tests.reports_stories import IdRange, find_report_id, predicted_story, quick
+from reports.models import REPORT_MODELS
+from tests.reports_stories import IdRange, find_report_id, predicted_outcome, quick, settled
 from tests.utils import wait_until
 from tests.voterroll_utils import printed_numbers, read_roll, wait_for_outcome
 from tests.workers import running_worker
@@ -48,17 +48,6 @@ def kill(worker, sig=signal.SIGKILL):
     else:
         worker.send_signal(sig)
     worker.wait(timeout=60)
-
-
-def predicted_outcome(kind, report_id):
-    """(status, {callback: runs}) the report's seeded story leads to."""
-    model = REPORT_MODELS[kind]
-    outcomes = {
-        step: Status.FINISHED if attempts[-1].error is None else Status.ERROR
-        for step, attempts in predicted_story(kind, report_id).items()
-    }
-    callbacks = model(pk=report_id).expected_callback_runs(outcomes)
-    return (Status.ERROR if Status.ERROR in outcomes.values() else Status.FINISHED), callbacks
 
 
 def forget_earlier_messages():
@@ -115,16 +104,6 @@ def assert_everything_came_through(run, reports):
         status, callbacks = predicted_outcome(kind, report_id)
         ran = {step: sum(log.step == step for log in report.task_logs.all()) for step in callbacks}
         assert (report.status, ran) == (status, callbacks), f"{kind} report {report_id}"
-
-
-def settled(model, report_id):
-    def report_if_settled():
-        report = model.objects.get(pk=report_id)
-        return None if report.is_in_progress() else report
-
-    return wait_until(
-        report_if_settled, timeout=120, message=f"{model.kind} report {report_id} never settled"
-    )
 
 
 def test_the_whole_worker_killed_mid_run(work, tmp_path):

@@ -17,6 +17,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from project.held import held_tasks
+
 from . import record, timeline
 from .models import PollingCenter, RollRun, VoterRegistration
 from .options import Option
@@ -271,24 +273,55 @@ def wait_for_outcome(run: RollRun, timeout: float) -> RollRun | None:
 
 
 def fail_stalled() -> int:
-    """Fail the runs whose tasks gave no sign of life for VOTERROLL_STALLED_AFTER seconds.
+    """Fail the runs whose tasks gave no sign of life for VOTERROLL_STALLED_AFTER seconds and
+    are no longer with the broker.
 
     Their tasks were lost (a worker killed with its messages, a broker that lost them, no
     worker at all), and while a run looks active no other may start: beat checks every
-    minute, and so does every request for a new run or new data. Returns how many failed.
+    minute, and so does every request for a new run or new data. A run whose tasks wait in a
+    queue behind other work, or in a live worker's hands, is waiting, not lost (project.held;
+    one run at a time, so any voter-roll task held is the active run's). Returns how many failed.
     """
-    stalled_after = timedelta(seconds=settings.VOTERROLL_STALLED_AFTER)
-    last_sign = Coalesce("progress_dt", "queued_dt")
-    stalled = (
-        RollRun.objects.active()
-        .annotate(last_sign=last_sign)
-        .filter(last_sign__lt=timezone.now() - stalled_after)
-    )
+    if not stalled_runs() or run_tasks_held():
+        return 0
+    stalled = stalled_runs()  # again: a task that ended while the broker was asked has noted it
     for run in stalled:
         fail_run(
             run.pk,
             f"Stalled: {run.status}, and no sign of life from its tasks since "
-            f"{timezone.localtime(run.last_sign):%H:%M:%S} ({stalled_after} without one): its worker "
-            "stopped or its messages were lost. Failed so that other runs can start; run it again.",
+            f"{timezone.localtime(run.last_sign):%H:%M:%S} "
+            f"({timedelta(seconds=settings.VOTERROLL_STALLED_AFTER)} without one), and none of them "
+            "is left in the queue or with a worker: its worker stopped or its messages were lost. "
+            "Failed so that other runs can start; run it again.",
         )
     return len(stalled)
+
+
+def stalled_runs():
+    stalled_after = timedelta(seconds=settings.VOTERROLL_STALLED_AFTER)
+    last_sign = Coalesce("progress_dt", "queued_dt")
+    return list(
+        RollRun.objects.active()
+        .annotate(last_sign=last_sign)
+        .filter(last_sign__lt=timezone.now() - stalled_after)
+    )
+
+
+# Voter-roll tasks of no run: beat's, and a register's import.
+NOT_A_RUNS = {
+    "voterroll.tasks.fail_stalled_runs",
+    "voterroll.tasks.delete_old_files",
+    "voterroll.tasks.import_register",
+}
+
+
+def run_tasks_held():
+    """Whether a live worker will still run a task of a run (or the broker cannot tell):
+    a voter-roll task, or option 5a's starmap of them."""
+    held = held_tasks()
+    if held is None:
+        return True
+    return any(
+        (name.startswith("voterroll.") and name not in NOT_A_RUNS) or name == "celery.starmap"
+        for name, _, _ in held
+    )
