@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 import uuid
+import weakref
 from collections import deque
 from pathlib import Path
 from queue import Empty
@@ -268,19 +269,32 @@ class FilesystemTransport(filesystem.Transport):
     # that it fell back to localhost).
     default_connection_params = {}
 
+    # Every transport of this process, for stop_waiting.
+    _instances = weakref.WeakSet()
+
     def __init__(self, client, **kwargs):
         super().__init__(client, **kwargs)
         self._woken = threading.Event()
+        self._stopping = False
+        self._instances.add(self)
 
     def wake(self):
         """A message was acknowledged (in the pool's result thread): a prefetch slot is free."""
         self._woken.set()
 
+    @classmethod
+    def stop_waiting(cls):
+        """The worker is shutting down: end every wait for a message now (TimeoutError), not
+        at the end of Celery's 2 s timeout, between whose calls it looks for a shutdown."""
+        for transport in list(cls._instances):
+            transport._stopping = True
+            transport._woken.set()
+
     def drain_events(self, connection, timeout=None):
         """Deliver one message; between empty looks wait, but wake at once when a slot frees up."""
         started = time.monotonic()
         retry_in = FIRST_RETRY
-        while True:
+        while not self._stopping:
             self._woken.clear()
             try:
                 self.cycle.get(self._deliver, timeout=timeout)
@@ -293,3 +307,4 @@ class FilesystemTransport(filesystem.Transport):
             if timeout is not None:
                 retry_in = min(retry_in, timeout - waited)
             retry_in = FIRST_RETRY if self._woken.wait(retry_in) else min(2 * retry_in, self.polling_interval)
+        raise TimeoutError()

@@ -1,9 +1,12 @@
 """The Celery app, configured from Django settings under the CELERY_ namespace."""
 
 import os
+import signal
 
 from celery import Celery, signals
 from configurations import importer
+
+from .broker import FilesystemTransport
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 os.environ.setdefault("DJANGO_CONFIGURATION", "Dev")
@@ -44,3 +47,24 @@ def close_old_database_connections(**kwargs):
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@signals.worker_process_init.connect
+def leave_sigterm_to_the_main_process(**kwargs):
+    """A pool process ignores SIGTERM: the main process's warm shutdown stops it.
+
+    honcho, systemd and `kill -- -PGID` signal the whole process group, pool included. An idle
+    process of the blocking pool (the filesystem broker's) waits for its next task holding the
+    pool's shared read lock; killed there, it never let go of it, and the main process, at its
+    exit, waited for that lock for ever (billiard's Pool._help_stuff_finish): 8 of 10 embedded
+    workers hung. Ignored, billiard leaves it so (it replaces only a handler). A group SIGTERM
+    now does what a SIGTERM to the main process does: running tasks finish, held messages go
+    back, each process exits when the pool closes. A time limit still kills with SIGKILL.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+@signals.worker_shutting_down.connect
+def stop_waiting_for_messages(**kwargs):
+    """The filesystem broker's wait for a message ends at once: an idle worker stops now."""
+    FilesystemTransport.stop_waiting()
