@@ -14,6 +14,7 @@ def ranges():
     return [
         # Filesystem broker: most seconds between two looks; processed messages kept.
         ("CELERY_BROKER_POLLING_INTERVAL", 0.001, 60),
+        ("CELERY_WORKER_CONCURRENCY", 1, 1000),
         ("BROKER_PROCESSED_RETENTION", 60, 30 * DAY),
         ("REPORTS_TIME_SCALE", 0.001, 100),
         ("REPORTS_FAILURE_RATE", 0, 1),
@@ -26,6 +27,8 @@ def ranges():
         ("VOTERROLL_PAGES_PER_SECOND", 1, 1_000_000),
         ("VOTERROLL_STALLED_AFTER", 10, 7 * DAY),
         ("VOTERROLL_KEEP_FILES_DAYS", 1, 3650),
+        ("VOTERROLL_REGISTER_MAX_BYTES", 1024, 2**36),
+        ("LESSONS_TIME_SCALE", 0.01, 100),
         ("AXES_FAILURE_LIMIT", 1, 1000),
         ("AXES_COOLOFF_TIME", 0.01, 24 * 365),
     ]
