@@ -6,7 +6,8 @@ from django.utils import timezone
 
 from project.held import held_tasks
 from tests.utils import wait_until
-from voterroll.models import Option, RollRun
+from voterroll.models import RollRun
+from voterroll.options import Option
 from voterroll.runs import fail_stalled
 from voterroll.tasks import write_station_rolls
 
