@@ -60,8 +60,11 @@ def leave_sigterm_to_the_main_process(**kwargs):
     workers hung. Ignored, billiard leaves it so (it replaces only a handler). A group SIGTERM
     now does what a SIGTERM to the main process does: running tasks finish, held messages go
     back, each process exits when the pool closes. A time limit still kills with SIGKILL.
+    Only there: RabbitMQ's and Redis's pool (Celery's AsynPool) shares no such lock and keeps
+    Celery's way, each process stopping at the signal.
     """
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if app.conf.broker_url.startswith("filesystem://"):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 @signals.worker_shutting_down.connect
