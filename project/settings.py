@@ -256,7 +256,7 @@ class Base(Configuration):
     # benchmarks/voterroll_options.py), to size the chunks by. Half a second: a task's own cost
     # (~5 ms) stays near 1 %, and chunks are many enough that no process idles long at the end.
     VOTERROLL_CHUNK_SECONDS = values.FloatValue(0.5, environ_prefix=None)
-    VOTERROLL_PAGES_PER_SECOND = values.IntegerValue(1150, environ_prefix=None)
+    VOTERROLL_PAGES_PER_SECOND = values.IntegerValue(1700, environ_prefix=None)
     # Seconds without a sign of life from a run's tasks after which it is failed (while it
     # looks active, no other run may start). Longer than any step that gives none: assigning
     # every station may take up to its 5.5 min time limit.
