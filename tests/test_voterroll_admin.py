@@ -504,3 +504,26 @@ def test_a_file_swapped_for_a_link_after_listing_is_not_opened(
 
     with pytest.raises(FileNotFoundError):
         files.read(name)
+
+
+def test_run_and_center_pages_never_list_storage(admin_client, finished_run, monkeypatch):
+    """They reload every 2 s while a run goes, and a big run's folder holds thousands of files:
+    a running run lists none, a center's files come from its run's job record."""
+    entries = [{"name": f"center_7_{n}.pdf", "pages": 2, "bytes": 2048, "sha256": "0"} for n in (1, 2)]
+    files.save(f"{finished_run.output_dir}/metadata.json", json.dumps({"files": entries}).encode())
+    center = center_with_voters(3, number=7)
+    PollingCenter.objects.filter(pk=center.pk).update(rolls_run=finished_run)
+    running = RollRun.objects.create(
+        option=Option.CHORD_OF_CHUNKS, status="running", output_dir="voterroll/x"
+    )
+
+    def listing(folder):
+        raise AssertionError(f"listed {folder}")
+
+    monkeypatch.setattr(files, "run_files", listing)
+    run_page = admin_client.get(f"/admin/voterroll/rollrun/{running.pk}/change/").content.decode()
+    center_page = admin_client.get(f"/admin/voterroll/pollingcenter/{center.pk}/change/").content.decode()
+
+    assert "Listed once the run has ended" in run_page
+    assert f"/admin/voterroll/rollrun/{finished_run.pk}/files/center_7_2.pdf" in center_page
+    assert "stations.csv" in center_page

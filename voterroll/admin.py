@@ -36,13 +36,16 @@ class PollingCenterAdmin(admin.ModelAdmin):
 
     @admin.display(description="rolls and signs")
     def rolls(self, center):
-        """This center's files from the run that wrote them last, and that run's station list."""
+        """This center's files from the run that wrote them last, and that run's station list:
+        from its job record (one read, not a listing of a folder of thousands of files)."""
         run = center.rolls_run
         if run is None or run.files_deleted_dt:
             return None
-        own = f"{run.output_dir}/center_{center.number}_"
-        names = [name for name in files.run_files(run.output_dir) if name.startswith(own)]
-        return file_links(run, [*names, f"{run.output_dir}/stations.csv"] if names else [])
+        own = f"center_{center.number}_"
+        names = [entry["name"] for entry in record.read_entries(run) or [] if entry["name"].startswith(own)]
+        return file_links(
+            run, [f"{run.output_dir}/{name}" for name in [*names, "stations.csv"]] if names else []
+        )
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(voter_count=Count("registrations"))
@@ -354,9 +357,12 @@ class RollRunAdmin(admin.ModelAdmin):
     @admin.display(description="files")
     def roll_files(self, run):
         """A finished run's files from its job record (one read, whatever the store); the files
-        an unfinished run left, listed from storage."""
+        a failed run left, listed from storage; none while it runs (its page reloads every 2 s,
+        and a listing of a big run's folder costs seconds)."""
         if run.files_deleted_dt:
             return None
+        if run.status in RollRun.ACTIVE:
+            return "Listed once the run has ended; the progress above counts what is written."
         entries = record.read_entries(run) if run.status == RollRun.Status.FINISHED else None
         if entries is None:
             return file_links(run, files.run_files(run.output_dir))
