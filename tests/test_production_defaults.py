@@ -42,10 +42,10 @@ def test_start_env_sets_what_the_readme_gives_as_the_default():
     assert int(documented["REPORTS_STALLED_AFTER"]) <= 15 * 60
 
 
-def test_compose_brings_web_workers_and_beat_back_after_a_crash():
+def test_compose_brings_web_workers_beat_and_flower_back_after_a_crash():
     services = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())["services"]
 
-    for name in ["web", "worker", "beat"]:
+    for name in ["web", "worker", "beat", "flower"]:
         assert services[name].get("restart") == "unless-stopped", name
     for one_off in ["release", "bucket"]:
         assert services[one_off]["restart"] == "no"
