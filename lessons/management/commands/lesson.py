@@ -32,12 +32,16 @@ class Command(BaseCommand):
             raise CommandError(str(unknown)) from None
         self.stdout.write(f"{lesson.name}\nClaim: {lesson.claim}\nSource: {lesson.source}\n")
         run = LessonRun.objects.create(lesson=lesson.slug)
-        # A process manager's stop is a Ctrl-C: the lesson stops its workers before exiting.
-        previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+        # A process manager's stop is a Ctrl-C: the lesson stops its workers before exiting. And
+        # Ctrl-C is one even when this process was started with SIGINT ignored (a background job
+        # of a non-interactive shell), which Python would otherwise leave ignored.
+        stops = (signal.SIGINT, signal.SIGTERM)
+        previous = {stop: signal.signal(stop, signal.default_int_handler) for stop in stops}
         try:
             run = run_lesson(run.pk, say=self.stdout.write)
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for stop, handler in previous.items():
+                signal.signal(stop, handler)
         self.stdout.write(f"\nObservation: {json.dumps(run.observation)}\nVerdict: {run.verdict}")
         self.stdout.write(f"(lesson run {run.pk}; in the admin with its timeline and its workers' logs)")
         if EXIT_CODES[run.status]:
