@@ -8,19 +8,10 @@ lane; an idle gap is a gap in a lane.
 
 from collections.abc import Iterable, Iterator
 
-from django.template.loader import render_to_string
-
-from project.charts import axis
+from project.charts import lane_chart
 
 from .units import Bar, Tally, UnitResult
 
-WIDTH = 760
-LABEL_WIDTH = 110
-RIGHT_PAD = 24
-LANE_HEIGHT = 24
-BAR_HEIGHT = 14
-AXIS_HEIGHT = 34
-LEGEND_HEIGHT = 22
 # Each kind of task: its colour, and what the legend calls it.
 KINDS = {
     "orchestrator": ("#6a1b9a", "option's own task"),
@@ -81,60 +72,23 @@ def encode(bars: list[Bar], origin: float | None = None) -> dict:
     }
 
 
-def timeline_context(encoded: dict, option: str):
-    """What the SVG template draws for ``encoded`` (as ``encode`` made it), in pixels; None when
-    it holds no bar."""
-    lanes, bars = encoded.get("lanes"), encoded.get("bars")
-    if not bars:
-        return None
-    axis_end, tick_values = axis(max(0.001, max(end for _, _, _, end in bars) / 1000))
-    plot_width = WIDTH - LABEL_WIDTH - RIGHT_PAD
-
-    def x(ms):
-        return LABEL_WIDTH + max(0, ms) / 1000 / axis_end * plot_width
-
-    lanes_bottom = LANE_HEIGHT * len(lanes)
-    drawn = []
-    for lane, kind, start, end in bars:
-        kind = kind if kind in KINDS else OTHER
-        drawn.append(
-            {
-                "x": f"{x(start):.1f}",
-                "y": LANE_HEIGHT * lane + (LANE_HEIGHT - BAR_HEIGHT) // 2,
-                "width": f"{max(2.0, x(end) - x(start)):.1f}",
-                "kind": kind,
-                "title": f"{DRAWN_KINDS[kind][1]}: {start / 1000:.3f}–{end / 1000:.3f} s",
-            }
-        )
-    return {
-        "width": WIDTH,
-        "height": lanes_bottom + AXIS_HEIGHT + LEGEND_HEIGHT,
-        "plot_left": LABEL_WIDTH,
-        "plot_right": WIDTH - RIGHT_PAD,
-        "plot_width": plot_width,
-        "lane_height": LANE_HEIGHT,
-        "bar_height": BAR_HEIGHT,
-        "lanes": [
-            {"y": LANE_HEIGHT * index, "label_y": LANE_HEIGHT * index + LANE_HEIGHT // 2 + 4, "name": name}
-            for index, name in enumerate(lanes)
-        ],
-        "lanes_bottom": lanes_bottom,
-        "ticks": [{"x": f"{x(value * 1000):.1f}", "label": f"{value:g}"} for value in tick_values],
-        "tick_label_y": lanes_bottom + 16,
-        "axis_label_y": lanes_bottom + 30,
-        "legend_y": lanes_bottom + AXIS_HEIGHT,
-        "bars": drawn,
-        "kinds": [
-            {"name": kind, "colour": colour, "label": label, "x": 125 * index}
-            for index, (kind, (colour, label)) in enumerate(
-                (kind, DRAWN_KINDS[kind]) for kind in DRAWN_KINDS if any(bar["kind"] == kind for bar in drawn)
-            )
-        ],
-        "option": option,
-    }
-
-
 def render_timeline(run, encoded: dict | None = None) -> str:
     """The SVG of ``run``'s timeline: the one it recorded, or ``encoded`` (a run still running)."""
-    context = timeline_context(run.timeline if encoded is None else encoded, run.get_option_display())
-    return render_to_string("voterroll/timeline.svg", context) if context else ""
+    encoded = run.timeline if encoded is None else encoded
+    bars = []
+    for lane, kind, start, end in encoded.get("bars") or []:
+        kind = kind if kind in KINDS else OTHER
+        bars.append(
+            (lane, kind, start, end, f"{DRAWN_KINDS[kind][1]}: {start / 1000:.3f}–{end / 1000:.3f} s")
+        )
+    return lane_chart(
+        encoded.get("lanes"),
+        bars,
+        DRAWN_KINDS,
+        css_class="run-timeline",
+        description=f"Timeline of the run's tasks ({run.get_option_display()}), one lane per worker process",
+        axis_label="seconds since the run's first task started",
+        label_width=110,
+        legend_step=125,
+        min_width=2.0,
+    )
