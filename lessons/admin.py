@@ -6,6 +6,7 @@ from django.shortcuts import redirect
 from django.urls import path
 from django.utils.html import format_html
 
+from project.admin import ModelAdmin
 from project.formats import local_time, seconds
 
 from . import registry
@@ -15,7 +16,7 @@ from .timeline import render_timeline
 
 
 @admin.register(LessonRun)
-class LessonRunAdmin(admin.ModelAdmin):
+class LessonRunAdmin(ModelAdmin):
     """Every lesson with its claim and a Run button above, every run of one below; runs are
     started here or by `manage.py lesson`, never edited."""
 

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path
 from django.utils.html import format_html, format_html_join
 
+from project.admin import ModelAdmin
 from project.formats import local_time, seconds
 
 from .activity import clock, failure_summary, queue_wait_sentences, ready_times, step_states
@@ -83,7 +84,7 @@ class TaskLogInline(admin.TabularInline):
         return seconds(max(0.0, (log.created_dt - self.ready[log.pk]).total_seconds()))
 
 
-class ReportAdmin(admin.ModelAdmin):
+class ReportAdmin(ModelAdmin):
     """Adding a report has no fields: "Save" creates it and its canvas; then the page only shows."""
 
     change_form_template = "admin/reports/report_change_form.html"
