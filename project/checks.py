@@ -15,6 +15,7 @@ def ranges():
         # Filesystem broker: most seconds between two looks; processed messages kept.
         ("CELERY_BROKER_POLLING_INTERVAL", 0.001, 60),
         ("CELERY_WORKER_CONCURRENCY", 1, 1000),
+        ("SQLITE_TIMEOUT", 1, 3600),
         ("BROKER_PROCESSED_RETENTION", 60, 30 * DAY),
         ("REPORTS_TIME_SCALE", 0.001, 100),
         ("REPORTS_FAILURE_RATE", 0, 1),

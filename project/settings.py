@@ -77,11 +77,15 @@ class Base(Configuration):
 
     # Unset means the embedded SQLite file under VAR_DIR.
     DATABASE_URL = values.Value(None, environ_prefix=None)
+    # Seconds a write waits for SQLite's lock (fake data replaced holds it for seconds) before
+    # it fails: a task is delivered again, a page says the database is busy. make run's web
+    # waits 5 (Procfile): a busy page at once is better than a click that hangs for 30 s.
+    SQLITE_TIMEOUT = values.IntegerValue(30, environ_prefix=None)
 
     @property
     def DATABASES(self):
         url = self.DATABASE_URL or f"sqlite:///{Path(self.VAR_DIR) / 'db.sqlite3'}"
-        return {"default": database_config(url)}
+        return {"default": database_config(url, self.SQLITE_TIMEOUT)}
 
     # Login throttling (django-axes), first: after AXES_FAILURE_LIMIT wrong passwords for one
     # username, or from one address, every login for it is refused, the right password too,

@@ -5,8 +5,9 @@ from pathlib import Path
 import dj_database_url
 
 
-def database_config(url):
-    """A DATABASES entry for ``url``; SQLite is tuned for several writing processes.
+def database_config(url, sqlite_timeout=30):
+    """A DATABASES entry for ``url``; SQLite is tuned for several writing processes, each
+    waiting up to ``sqlite_timeout`` seconds for the write lock.
 
     Connections are kept between requests and tasks (a new PostgreSQL connection costs more
     than a station's query), and checked before reuse so that a restarted server costs one
@@ -19,7 +20,7 @@ def database_config(url):
             # front, so a transaction waits for it (up to ``timeout`` seconds) instead of
             # failing with "database is locked" when it tries to upgrade a read lock.
             "transaction_mode": "IMMEDIATE",
-            "timeout": 30,
+            "timeout": sqlite_timeout,
             # WAL lets readers go on beside the one writer.
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }

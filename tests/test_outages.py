@@ -1,8 +1,11 @@
 """A database that is locked or away is a clear message, never a 500 page or a traceback."""
 
+import sqlite3
+import time
+
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import OperationalError, ProgrammingError
+from django.db import OperationalError, ProgrammingError, connection
 from django.test import Client
 
 from project import outages
@@ -65,3 +68,31 @@ def test_a_client_never_sees_a_traceback_page_for_a_lock(monkeypatch, django_use
     response = client.post("/admin/voterroll/rollrun/start/", {"option": "all_in_one"})
 
     assert response.status_code == 503 and b"Traceback" not in response.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_says_the_embedded_database_is_busy_after_the_web_timeout_not_thirty_seconds(admin_client):
+    """Another process holds SQLite's write lock (fake data being replaced, say): a click that
+    writes waits SQLITE_TIMEOUT seconds (make run's web: 5), then gets the busy page."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's lock: the PostgreSQL pass has no such wait")
+    center_with_voters(3)
+    options = connection.settings_dict["OPTIONS"]
+    connection.close()
+    options["timeout"] = 1  # as SQLITE_TIMEOUT=1 would make it
+    holder = sqlite3.connect(connection.settings_dict["NAME"])
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        began = time.monotonic()
+        response = admin_client.post("/admin/voterroll/rollrun/start/", {"option": "all_in_one"})
+        waited = time.monotonic() - began
+    finally:
+        holder.rollback()
+        holder.close()
+        connection.close()
+        options["timeout"] = 30
+
+    assert response.status_code == 503
+    assert "The database is busy, or away for a moment" in response.content.decode()
+    assert 1 <= waited < 5
+    assert not RollRun.objects.exists()

@@ -1,9 +1,11 @@
 """Each configuration starts (or refuses to) as documented."""
 
+from pathlib import Path
+
 import pytest
 
 from project.stack import database_config
-from tests.utils import manage
+from tests.utils import BASE_DIR, manage
 
 PRODUCTION_ENV = {
     "DJANGO_CONFIGURATION": "Prod",
@@ -71,6 +73,17 @@ def test_sqlite_is_tuned_for_several_writer_processes():
     assert "journal_mode=WAL" in options["init_command"]
     assert options["timeout"] >= 10
     assert "OPTIONS" not in database_config("postgres://u@h:5432/d")
+
+
+def test_make_runs_web_waits_five_seconds_for_the_embedded_database_the_worker_thirty(tmp_path):
+    show = "from django.conf import settings as s; print(s.DATABASES['default']['OPTIONS']['timeout'])"
+    web = Path(BASE_DIR, "Procfile").read_text().splitlines()[0]
+    assert web.startswith("web: env SQLITE_TIMEOUT=5 ")
+    env = {"DJANGO_CONFIGURATION": "Dev", "VAR_DIR": str(tmp_path)}
+    assert manage("shell", "--no-imports", "-c", show, env={**env, "SQLITE_TIMEOUT": "5"}).stdout.split() == [
+        "5"
+    ]
+    assert manage("shell", "--no-imports", "-c", show, env=env).stdout.split() == ["30"]
 
 
 def test_demo_settings_come_from_variables_of_the_same_name_outside_tests(tmp_path):
