@@ -279,8 +279,10 @@ def main(servers, clients, seconds, voters, reports):
             wait_until(lambda: RollRun.objects.running().filter(pk=run.pk).exists(), timeout=30)
             time.sleep(0.5)
             print(f"alone, while a 5c run goes: {page_costs(pages, user)}")
-            wait_for_outcome(run, timeout=600)
+            run = wait_for_outcome(run, timeout=600)
+            took = (run.finished_dt - run.queued_dt).total_seconds()
             print(f"alone, after it:            {page_costs(pages, user)}")
+            print(f"that 5c run: {took:.1f} s, {run.stations:,} stations, {run.pages:,} pages")
             for server in servers:
                 measure(server, pages, session_cookies(user, clients), clients, seconds)
     finally:
