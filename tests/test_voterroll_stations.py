@@ -217,11 +217,11 @@ def test_assigning_in_batches_makes_what_assigning_at_once_makes():
     assert stations_snapshot() == at_once_after_move != at_once
 
 
-def test_assignment_batches_are_whole_centers_the_first_one_chunk_each_next_twice_as_big(settings):
+def test_assignment_batches_are_whole_centers_the_first_one_chunk_then_twice_as_big_up_to_four(settings):
     settings.VOTERROLL_PAGES_PER_SECOND = 100
     settings.VOTERROLL_CHUNK_SECONDS = 1.0  # a chunk is 100 pages
-    # 40 centers of two stations of 400 voters: 22 pages each (a cover and ten pages, twice).
-    stations = [Station(center, station, 400) for center in range(1, 41) for station in (1, 2)]
+    # 80 centers of two stations of 400 voters: 22 pages each (a cover and ten pages, twice).
+    stations = [Station(center, station, 400) for center in range(1, 81) for station in (1, 2)]
 
     batches = assignment_batches(stations)
 
@@ -229,5 +229,5 @@ def test_assignment_batches_are_whole_centers_the_first_one_chunk_each_next_twic
     centers = [{station.center_pk for station in batch} for batch in batches]
     assert all(not first & second for first, second in itertools.combinations(centers, 2))
     # Whole centers to 100 pages (five: 110), then to 300 (nine more: 308), to 700 (eighteen:
-    # 704), and the rest.
-    assert [len(batch) for batch in centers] == [5, 9, 18, 8]
+    # 704), then 400 pages at most each time: to 1,100 (eighteen), 1,500 (nineteen: 1,518), the rest.
+    assert [len(batch) for batch in centers] == [5, 9, 18, 18, 19, 11]

@@ -167,7 +167,11 @@ def record_sent(run_id: int, tasks: int, plan: Plan | None = None) -> None:
     ``plan`` of what they will do, from which its progress is told."""
     planned = {}
     if plan is not None:
-        planned = {"header_id": plan.header_id, "planned_stations": plan.stations, "planned_pages": plan.pages}
+        planned = {
+            "header_id": plan.header_id,
+            "planned_stations": plan.stations,
+            "planned_pages": plan.pages,
+        }
     RollRun.objects.filter(pk=run_id).update(tasks=tasks, progress_dt=timezone.now(), **planned)
 
 

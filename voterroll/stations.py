@@ -14,6 +14,9 @@ from .models import PollingCenter, RollRun, StationAssignment, Voter, VoterRegis
 from .pdf import roll_pages
 from .units import Station
 
+# The most chunks of writing option 5c assigns in one batch (see assignment_batches).
+BATCH_CHUNKS = 4
+
 # Per center, voters are put in groups: women and men apart when both have at least the
 # threshold, else one group, men listed first (its last station is the one mixed station).
 # In a group of n voters ordered by name, k = ceil(n / size) stations, and the voter at row r
@@ -251,15 +254,18 @@ def assignment_batches(stations: list[Station]) -> list[list[Station]]:
     assigns one after the other, writing each batch's chunks while it assigns the next.
 
     The first batch is about one chunk of writing, so that a process starts writing early;
-    each next one is twice the one before, so that a run of any size takes a few statements
-    and the assignment keeps ahead of the processes writing.
+    each next one is twice the one before, so that a run takes few statements, up to
+    BATCH_CHUNKS chunks: assigning can be slower than writing (on PostgreSQL, whose indexes
+    and keys are kept up row by row, 14 µs a voter against 5 reloading the table), and the
+    processes that write are then fed a batch every few seconds, not half the run at the end.
     """
     per_chunk = settings.VOTERROLL_PAGES_PER_SECOND * settings.VOTERROLL_CHUNK_SECONDS
-    batches, written, batch_end = [], 0, 0
+    batches, written, batch_end, size = [], 0, 0, per_chunk
     for _, center in itertools.groupby(stations, key=lambda station: station.center_pk):
         if written >= batch_end:
             batches.append([])
-            batch_end = 2 * batch_end + per_chunk  # 1, then 3, 7, 15… chunks of pages
+            batch_end += size
+            size = min(2 * size, BATCH_CHUNKS * per_chunk)
         for station in center:
             batches[-1].append(station)
             written += roll_pages(station.voters)
