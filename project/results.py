@@ -55,6 +55,25 @@ class DatabaseBackend(UpstreamDatabaseBackend):
             defaults={"sub_tasks": json.dumps(results), "count": body.get("chord_size") or len(results)},
         )
 
+    def add_to_chord(self, group_id, result):
+        """Count one more header task, ``result``'s, which Task.add_to_chord sends next; once:
+        the same task added again (its sender delivered again, sending under the same ids) is
+        counted already.
+
+        Under the counter's lock, so that no header task's count is lost. The sender is a header
+        task still running: the count cannot reach zero before it has added all it adds.
+        """
+        with transaction.atomic():
+            counter = ChordCounter.objects.select_for_update().filter(group_id=group_id).first()
+            if counter is None:
+                raise ChordError(f"Chord {group_id} has completed: no task can be added to it")
+            sub_tasks = json.loads(counter.sub_tasks)
+            if any(task_id == result.id for (task_id, _), _ in sub_tasks):
+                return
+            counter.sub_tasks = json.dumps([*sub_tasks, result.as_tuple()])
+            counter.count += 1
+            counter.save(update_fields=["sub_tasks", "count"])
+
     def exception_safe_to_retry(self, exc):
         """With result_backend_always_retry, Celery stores a result again after a database
         outage (PostgreSQL restarted, say): from a new connection."""

@@ -5,7 +5,7 @@ import signal
 import time
 from pathlib import Path
 
-from celery import shared_task
+from celery import shared_task, signature
 
 
 @shared_task
@@ -24,6 +24,16 @@ def stamp(label, sleep=0.0):
 def collect(results):
     """A chord body: return what the header handed over, and when it ran."""
     return [results, time.time()]
+
+
+@shared_task(bind=True)
+def add_to_own_chord(self, signatures):
+    """A chord's header task that adds ``signatures`` to its chord, each twice under the same
+    id, as a task delivered again would."""
+    for added in signatures:
+        for _ in range(2):
+            self.add_to_chord(signature(added))
+    return "added"
 
 
 @shared_task

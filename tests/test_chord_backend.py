@@ -1,6 +1,7 @@
 """The result backend counts a chord's header cheaply and fires its body once, when all is ready."""
 
 import random
+import uuid
 
 import pytest
 from celery import chord, signature, states
@@ -13,7 +14,7 @@ from django_celery_results.models import ChordCounter, TaskResult
 
 from project.celery import app
 from project.results import DatabaseBackend
-from tests.tasks import collect, echo
+from tests.tasks import add_to_own_chord, collect, echo, stamp
 
 
 @pytest.fixture
@@ -90,6 +91,34 @@ def test_a_count_already_at_zero_stays_at_zero(sent_bodies):
     assert ChordCounter.objects.get().count == 1  # b is the one still to come
     finish(b, body)
     assert sent_bodies == [[a, b]]
+
+
+@pytest.mark.django_db
+def test_a_task_added_to_a_chord_twice_is_counted_once_and_the_body_waits_for_it(sent_bodies):
+    """Task.add_to_chord, as option 5c's assigner adds its chunks; delivered again, it adds them
+    again under the same ids."""
+    (header,), body = start_chord(1)
+
+    app.backend.add_to_chord("group-1", AsyncResult("added"))
+    app.backend.add_to_chord("group-1", AsyncResult("added"))
+
+    assert ChordCounter.objects.get().count == 2
+    finish(header, body)
+    assert sent_bodies == []
+    finish("added", body)
+    assert sent_bodies == [[header, "added"]]
+
+
+@pytest.mark.broker
+def test_a_header_task_adds_tasks_to_its_chord_and_the_body_gets_their_results_after_them(worker):
+    added = [stamp.s(f"added-{n}").set(task_id=str(uuid.uuid4())) for n in range(3)]
+
+    results, body_ran = chord([add_to_own_chord.s(added), stamp.s("header")])(collect.s()).get(timeout=30)
+
+    header_result, (label, _), *added_results = results
+    assert (header_result, label) == ("added", "header")
+    assert [label for label, _ in added_results] == ["added-0", "added-1", "added-2"]  # each once
+    assert all(finished <= body_ran for _, finished in added_results)
 
 
 @pytest.mark.django_db

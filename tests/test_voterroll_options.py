@@ -110,9 +110,33 @@ def test_each_option_draws_its_tasks_on_the_timeline_one_lane_per_process(voters
     assert kinds[Option.CHORD_BY_STATION] == {"orchestrator": 1, "station": stations, "callback": 1}
     # The tests' chunks are a hundredth of a second of writing: several of them.
     assert kinds[Option.CHORD_OF_CHUNKS]["batch"] > 1
+    assert kinds[Option.CHORD_OF_CHUNKS]["assigner"] == 1
     assert (
-        kinds[Option.CHORD_OF_CHUNKS]["batch"] + 2 == RollRun.objects.get(option=Option.CHORD_OF_CHUNKS).tasks
+        kinds[Option.CHORD_OF_CHUNKS]["batch"] + 3 == RollRun.objects.get(option=Option.CHORD_OF_CHUNKS).tasks
     )
+
+
+def test_5c_writes_chunks_while_its_assigner_assigns_and_prints_what_5b_prints(worker):
+    replace_voter_data(20_000, seed=1)  # twenty centers: several batches of the tests' tiny chunks
+    reference = wait_for_outcome(start_run(Option.CHORD_BY_STATION))
+    snapshot = stations_snapshot()
+
+    run = wait_for_outcome(start_run(Option.CHORD_OF_CHUNKS))
+
+    assert run.status == "finished"
+    assert (run.centers, run.stations, run.voters, run.pages) == (
+        reference.centers,
+        reference.stations,
+        20_000,
+        reference.pages,
+    )
+    assert stations_snapshot() == snapshot  # each voter once (the voter is the key), as at once
+    bars = run.timeline["bars"]
+    kinds = Counter(kind for _, kind, *_ in bars)
+    assert kinds["assigner"] == 1 and kinds["batch"] > 2
+    assert run.tasks == 1 + 1 + kinds["batch"] + 1  # the option's task, the assigner, the chunks, the body
+    (assigned,) = [end for _, kind, _, end in bars if kind == "assigner"]
+    assert min(start for _, kind, start, _ in bars if kind == "batch") < assigned
 
 
 def test_5c_cuts_a_chunk_for_every_worker_process_even_when_its_pages_would_make_fewer(worker):
@@ -124,7 +148,7 @@ def test_5c_cuts_a_chunk_for_every_worker_process_even_when_its_pages_would_make
 
     assert worker_processes() == 4  # the tests' worker (conftest) runs four
     chunks = Counter(kind for _, kind, *_ in run.timeline["bars"])["batch"]
-    assert (run.status, run.stations, chunks, run.tasks) == ("finished", 6, 4, 1 + 4 + 1)
+    assert (run.status, run.stations, chunks, run.tasks) == ("finished", 6, 4, 1 + 1 + 4 + 1)
 
 
 def test_with_no_worker_on_the_queue_5c_counts_on_the_configured_concurrency(worker, monkeypatch, settings):

@@ -1,13 +1,24 @@
-"""Station assignment: balanced sizes, name order, set-based, per center or for all."""
+"""Station assignment: balanced sizes, name order, set-based, per center or for all, at once or
+in batches; and planned from counts alone."""
+
+import itertools
 
 import pytest
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from tests.voterroll_utils import center_with_voters, station_sizes
-from voterroll.models import StationAssignment, Voter, VoterRegistration
-from voterroll.stations import assign_stations, station_voters, stations_of
+from tests.voterroll_utils import center_with_voters, station_sizes, stations_snapshot
+from voterroll.models import PollingCenter, StationAssignment, Voter, VoterRegistration
+from voterroll.stations import (
+    assign_batch,
+    assign_stations,
+    assignment_batches,
+    planned_stations,
+    station_voters,
+    stations_of,
+)
+from voterroll.units import Station
 
 pytestmark = pytest.mark.django_db
 
@@ -154,3 +165,69 @@ def test_gendered_stations_take_one_statement():
         query["sql"] for query in queries.captured_queries if query["sql"].lstrip().startswith("INSERT")
     ]
     assert len(inserts) == 1 and "voterroll_stationassignment" in inserts[0]
+
+
+def centers_of_women_and_men(counts):
+    """A center for each (women, men) of ``counts``, names interleaved across genders."""
+    first_pk = 1
+    for number, (women, men) in enumerate(counts, start=1):
+        center = center_with_voters(women, number=number, first_pk=first_pk, gender="F")
+        if men:
+            center_with_voters(men, number=1000 + number, first_pk=first_pk + women, gender="M")
+            VoterRegistration.objects.filter(voter_id__gte=first_pk + women).update(center=center)
+            PollingCenter.objects.filter(number=1000 + number).delete()
+        first_pk += women + men
+
+
+# Each gender below, at and above the threshold (25), alone, and in stations full, one over
+# full, and of many; with a small station size, every kind of split happens again and again.
+COUNTS = [(24, 600), (600, 24), (25, 25), (26, 24), (3, 1001), (0, 7), (9, 0), (501, 499), (1000, 1001)]
+
+
+@pytest.mark.parametrize("by_gender", [True, False])
+@pytest.mark.parametrize("size", [500, 7])
+def test_planned_stations_are_the_stations_assignment_makes(settings, by_gender, size):
+    settings.VOTERROLL_STATIONS_BY_GENDER = by_gender
+    settings.VOTERROLL_STATION_SIZE = size
+    centers_of_women_and_men(COUNTS)
+
+    assign_stations()
+
+    assert planned_stations() == stations_of()
+    some = [pk for pk, *_ in stations_of()[::5]]
+    assert planned_stations(some) == stations_of(some)
+
+
+def test_assigning_in_batches_makes_what_assigning_at_once_makes():
+    centers_of_women_and_men(COUNTS)
+    assign_stations()
+    at_once = stations_snapshot()
+    mover = Voter.objects.get(pk=1)  # a voter who moved keeps no assignment at the old center
+    VoterRegistration.objects.filter(voter=mover).update(center=PollingCenter.objects.order_by("pk").last())
+    assign_stations()
+    at_once_after_move = stations_snapshot()
+    VoterRegistration.objects.filter(voter=mover).update(center=PollingCenter.objects.order_by("pk").first())
+    assign_stations()
+
+    VoterRegistration.objects.filter(voter=mover).update(center=PollingCenter.objects.order_by("pk").last())
+    pks = list(PollingCenter.objects.order_by("pk").values_list("pk", flat=True))
+    for number, batch in enumerate([pks[:1], pks[1:4], pks[4:]]):
+        assign_batch(batch, first=number == 0, every_center=True)
+
+    assert stations_snapshot() == at_once_after_move != at_once
+
+
+def test_assignment_batches_are_whole_centers_the_first_one_chunk_then_twice_as_big_up_to_four(settings):
+    settings.VOTERROLL_PAGES_PER_SECOND = 100
+    settings.VOTERROLL_CHUNK_SECONDS = 1.0  # a chunk is 100 pages
+    # 80 centers of two stations of 400 voters: 22 pages each (a cover and ten pages, twice).
+    stations = [Station(center, station, 400) for center in range(1, 81) for station in (1, 2)]
+
+    batches = assignment_batches(stations)
+
+    assert [station for batch in batches for station in batch] == stations  # in order, each once
+    centers = [{station.center_pk for station in batch} for batch in batches]
+    assert all(not first & second for first, second in itertools.combinations(centers, 2))
+    # Whole centers to 100 pages (five: 110), then to 300 (nine more: 308), to 700 (eighteen:
+    # 704), then 400 pages at most each time: to 1,100 (eighteen), 1,500 (nineteen: 1,518), the rest.
+    assert [len(batch) for batch in centers] == [5, 9, 18, 18, 19, 11]

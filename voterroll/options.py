@@ -60,10 +60,11 @@ class Option(StrEnum):
         "assign_stations_and_generate_lists_in_chunks",
         "5c",
         "chord over chunks of stations",
-        "Assigns every station, then a chord of chunk tasks, each about half a second of writing "
-        "(VOTERROLL_CHUNK_SECONDS), at least one per worker process.",
-        "Right-sized tasks: every process busy, the cost of a task about 1 %, each far inside the "
-        "shutdown window. The fastest.",
+        "Plans the stations from a count per center; one task assigns them in batches and adds each "
+        "batch's chunk tasks (about half a second of writing each, VOTERROLL_CHUNK_SECONDS) to its "
+        "chord as soon as it is assigned, the last batch's at least one per worker process.",
+        "Right-sized tasks, and work that overlaps: the other processes write while stations are "
+        "assigned, a task costs about 1 %, each ends far inside the shutdown window. The fastest.",
     )
     ERROR = (
         "group_with_error_in_sub_task",

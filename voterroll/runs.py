@@ -165,10 +165,14 @@ def record_sent(run_id: int, tasks: int, plan: Plan | None = None) -> None:
     """Record how many tasks the run has queued, its own included (a total, not an increment,
     so that a task delivered again and sending its work again counts it once), and the
     ``plan`` of what they will do, from which its progress is told."""
-    planned = {"header_id": plan.header_id, "planned_stations": plan.stations, "planned_pages": plan.pages}
-    RollRun.objects.filter(pk=run_id).update(
-        tasks=tasks, progress_dt=timezone.now(), **(planned if plan else {})
-    )
+    planned = {}
+    if plan is not None:
+        planned = {
+            "header_id": plan.header_id,
+            "planned_stations": plan.stations,
+            "planned_pages": plan.pages,
+        }
+    RollRun.objects.filter(pk=run_id).update(tasks=tasks, progress_dt=timezone.now(), **planned)
 
 
 # Seconds between two signs of life one process writes for a run; the run is stalled only

@@ -1,5 +1,6 @@
 """Splitting each center's voters into stations, set-based in the database."""
 
+import itertools
 import math
 from contextlib import nullcontext
 
@@ -12,6 +13,9 @@ from project.db import reloading
 from .models import PollingCenter, RollRun, StationAssignment, Voter, VoterRegistration
 from .pdf import roll_pages
 from .units import Station
+
+# The most chunks of writing option 5c assigns in one batch (see assignment_batches).
+BATCH_CHUNKS = 4
 
 # Per center, voters are put in groups: women and men apart when both have at least the
 # threshold, else one group, men listed first (its last station is the one mixed station).
@@ -54,24 +58,10 @@ def assign_stations(center_pks=None):
 
     One transaction: a reader sees the old assignments or the new ones, never a mix.
     """
-    quote = connection.ops.quote_name
-    size = settings.VOTERROLL_STATION_SIZE
-    by_gender = int(settings.VOTERROLL_STATIONS_BY_GENDER)
-    below = settings.VOTERROLL_MIXED_STATION_BELOW
-    params = [size, size, size, size, by_gender, below, below, by_gender]
-    where = ""
     if center_pks is not None:
         center_pks = list(center_pks)
         if not center_pks:
             return 0
-        where = f"WHERE registration.center_id IN ({', '.join(['%s'] * len(center_pks))})"
-        params += center_pks
-    sql = ASSIGN_SQL.format(
-        assignment=quote(StationAssignment._meta.db_table),
-        registration=quote(VoterRegistration._meta.db_table),
-        voter=quote(Voter._meta.db_table),
-        where=where,
-    )
     with transaction.atomic():
         if center_pks is None:
             replacing = reloading(StationAssignment)
@@ -83,9 +73,88 @@ def assign_stations(center_pks=None):
             registered = VoterRegistration.objects.filter(center_id__in=center_pks).values("voter_id")
             StationAssignment.objects.filter(center_id__in=center_pks).delete()
             StationAssignment.objects.filter(voter_id__in=registered).delete()
-        with replacing, connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.rowcount
+        with replacing:
+            return insert_assignments(center_pks)
+
+
+def assign_batch(center_pks: list[int], first: bool, every_center: bool) -> int:
+    """Assign the stations of ``center_pks``, one of the batches option 5c assigns a run's
+    centers in, committed when it returns; return how many voters.
+
+    Over ``every_center``, the ``first`` batch empties the table as ``assign_stations()`` does
+    (a bulk reload) and the others only insert: no deletes, and each index and key is kept up
+    row by row. Until the last batch a reader sees the later batches' centers with no
+    stations. A run over one center replaces its assignments (``assign_stations``).
+    """
+    if not every_center:
+        return assign_stations(center_pks)
+    with transaction.atomic(), reloading(StationAssignment) if first else nullcontext():
+        return insert_assignments(center_pks)
+
+
+def insert_assignments(center_pks: list[int] | None) -> int:
+    """Insert the assignments of the given centers' voters (all when None), in one statement
+    (ASSIGN_SQL), into a table that holds none of theirs; return how many."""
+    quote = connection.ops.quote_name
+    size = settings.VOTERROLL_STATION_SIZE
+    by_gender = int(settings.VOTERROLL_STATIONS_BY_GENDER)
+    below = settings.VOTERROLL_MIXED_STATION_BELOW
+    params = [size, size, size, size, by_gender, below, below, by_gender]
+    where = ""
+    if center_pks is not None:
+        where = f"WHERE registration.center_id IN ({', '.join(['%s'] * len(center_pks))})"
+        params += center_pks
+    sql = ASSIGN_SQL.format(
+        assignment=quote(StationAssignment._meta.db_table),
+        registration=quote(VoterRegistration._meta.db_table),
+        voter=quote(Voter._meta.db_table),
+        where=where,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def planned_stations(center_pks: list[int] | None = None) -> list[Station]:
+    """The stations ``assign_stations`` would make of the given centers' voters (all when
+    None), in order, from one count per center: what option 5c plans before it assigns.
+
+    A voter without a gender counts as a woman (runs by gender refuse such voters).
+    """
+    registrations = VoterRegistration.objects.all()
+    if center_pks is not None:
+        registrations = registrations.filter(center_id__in=center_pks)
+    counts = (
+        registrations.values_list("center_id")
+        .annotate(men=Count("pk", filter=Q(voter__gender=Voter.Gender.MALE)), voters=Count("pk"))
+        .order_by("center_id")
+    )
+    return [
+        Station(center_pk, number, voters)
+        for center_pk, men, everyone in counts
+        for number, voters in enumerate(center_station_sizes(men, everyone - men), start=1)
+    ]
+
+
+def center_station_sizes(men: int, women: int) -> list[int]:
+    """The voters of each station of a center of ``men`` and ``women``, by station number, as
+    ASSIGN_SQL makes them."""
+    size = settings.VOTERROLL_STATION_SIZE
+    below = settings.VOTERROLL_MIXED_STATION_BELOW
+
+    def split(voters):  # station j of k holds the rows r (from 0) with floor(r * k / voters) = j
+        stations = ceil_div(voters, size)
+        return [
+            ceil_div((j + 1) * voters, stations) - ceil_div(j * voters, stations) for j in range(stations)
+        ]
+
+    if settings.VOTERROLL_STATIONS_BY_GENDER and men >= below and women >= below:
+        return split(men) + split(women)
+    return split(men + women)
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
 
 
 def stations_of(center_pks: list[int] | None = None) -> list[Station]:
@@ -178,3 +247,26 @@ def station_chunks(stations: list[Station], processes: int = 1) -> list[list[Sta
         cut[-1].append(station)
         written += station_pages
     return cut
+
+
+def assignment_batches(stations: list[Station]) -> list[list[Station]]:
+    """``stations`` (as planned, in order) cut into batches of whole centers, which option 5c
+    assigns one after the other, writing each batch's chunks while it assigns the next.
+
+    The first batch is about one chunk of writing, so that a process starts writing early;
+    each next one is twice the one before, so that a run takes few statements, up to
+    BATCH_CHUNKS chunks: assigning can be slower than writing (on PostgreSQL, whose indexes
+    and keys are kept up row by row, 14 µs a voter against 5 reloading the table), and the
+    processes that write are then fed a batch every few seconds, not half the run at the end.
+    """
+    per_chunk = settings.VOTERROLL_PAGES_PER_SECOND * settings.VOTERROLL_CHUNK_SECONDS
+    batches, written, batch_end, size = [], 0, 0, per_chunk
+    for _, center in itertools.groupby(stations, key=lambda station: station.center_pk):
+        if written >= batch_end:
+            batches.append([])
+            batch_end += size
+            size = min(2 * size, BATCH_CHUNKS * per_chunk)
+        for station in center:
+            batches[-1].append(station)
+            written += roll_pages(station.voters)
+    return batches

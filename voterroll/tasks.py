@@ -22,7 +22,15 @@ from project.tasks import DatabaseTask
 
 from . import pdf, register_file, retention, runs, timeline, writing
 from .models import PollingCenter, RollRun
-from .stations import assign_stations, centers_with_voters, station_chunks, stations_of
+from .stations import (
+    assign_batch,
+    assign_stations,
+    assignment_batches,
+    centers_with_voters,
+    planned_stations,
+    station_chunks,
+    stations_of,
+)
 from .units import CenterRef, Plan, Station, StationRef
 
 logger = get_task_logger(__name__)
@@ -30,7 +38,7 @@ logger = get_task_logger(__name__)
 # Options 1 and 5a write every roll in one task: long on purpose, the thing the talk
 # warns about (it cannot finish inside a 30 s graceful-shutdown window at scale).
 LONG_RUNNING = {"soft_time_limit": 60 * 60, "time_limit": 60 * 60 + 30}
-# An orchestrator that assigns every station at once: one set-based statement, a few
+# A task that assigns every station, at once or in batches: set-based statements, a few
 # seconds per hundred thousand voters.
 ASSIGNING = {"soft_time_limit": 5 * 60, "time_limit": 5 * 60 + 30}
 # Seconds to wait for the workers' answers to a broadcast: they come in tens of milliseconds.
@@ -337,9 +345,10 @@ def assign_stations_and_generate_lists_with_chord(run, started):
     queue_station_chord(run, stations_of(scope(run)), started)
 
 
-@option(**ASSIGNING)
+@option()
 def assign_stations_and_generate_lists_in_chunks(run, started):
-    """Option 5c: as 5b, but each task writes a chunk of stations, VOTERROLL_CHUNK_SECONDS of work.
+    """Option 5c: as 5b, but each task writes a chunk of stations, VOTERROLL_CHUNK_SECONDS of work,
+    and the chunks are written while the stations are assigned.
 
     A station alone is a few milliseconds of writing, so in 5b the cost of each task (its
     message, its result, the chord's count, its query) is a large share; a chunk spreads that
@@ -347,18 +356,55 @@ def assign_stations_and_generate_lists_in_chunks(run, started):
     cut where the pages balance, and each reads its stations' voters in one statement, which
     Celery's own chunks (a starmap of the station task) could not: one query per station was a
     fifth of the worker's time on PostgreSQL.
+
+    Assigning every station at once kept every process waiting (a few seconds a million
+    voters). Here one count per center plans the stations, and the chord's header is one task
+    that assigns them batch by batch and adds each batch's chunks to the chord as it goes
+    (assign_and_add_chunks). One task, not one per center: that is option 4's anti-pattern.
     """
-    with ThreadPoolExecutor(1) as asking:
-        processes = asking.submit(worker_processes)  # asked while the stations are assigned
-        voters = assign_stations(scope(run))
-        stations = stations_of(scope(run))
-        chunks = station_chunks(stations, processes.result())
-    header = group(
-        write_station_rolls.s(run.pk, station_refs(chunk)).set(task_id=task_id(run, "chunk", number))
-        for number, chunk in enumerate(chunks)
+    stations = planned_stations(scope(run))
+    batches = assignment_batches(stations)
+    assigner = assign_and_add_chunks.s(run.pk, batches).set(task_id=task_id(run, "assigner"))
+    body = sum_pages_when_done(run, started)
+    send_chord(run, group([assigner]), body, task_id(run, "chunks"), stations=stations)
+    logger.info(
+        "Run %s: %d stations planned; queued their assignment in %d batches",
+        run.pk,
+        len(stations),
+        len(batches),
     )
-    send_chord(run, header, sum_pages_when_done(run, started), task_id(run, "chunks"), stations=stations)
-    logger.info("Run %s: %d voters assigned; queued %d chunks of stations", run.pk, voters, len(header.tasks))
+
+
+@shared_task(base=RunTask, bind=True, **ASSIGNING)
+def assign_and_add_chunks(self, run_id, batches):
+    """Option 5c's assigner, its chord's header: assign each batch of stations, then add its
+    chunks to the chord and send them, so that the other processes write while it assigns the
+    next. Returns its bar.
+
+    The chord's body cannot run before it returns (it is a header task), by when every chunk is
+    counted. The last batch is cut into a chunk for each of the workers' processes at least,
+    asked meanwhile, so that none idles at the end.
+    """
+    started = time.time()
+    run = RollRun.objects.running().filter(pk=run_id).first()
+    if run is None:  # delivered again after its run ended: the stations may be another run's now
+        logger.warning("Run %s is no longer running: its stations are not assigned", run_id)
+        return writing.bar("assigner", started)
+    sent = 0
+    with ThreadPoolExecutor(1) as asking:
+        processes = asking.submit(worker_processes)  # asked while the first batches are assigned
+        for number, batch in enumerate(batches):
+            batch = [Station(*station) for station in batch]
+            centers = sorted({station.center_pk for station in batch})
+            voters = assign_batch(centers, first=number == 0, every_center=scope(run) is None)
+            last = number == len(batches) - 1
+            for chunk in station_chunks(batch, processes.result() if last else 1):
+                chunk_id = task_id(run, "chunk", sent)
+                self.add_to_chord(write_station_rolls.s(run_id, station_refs(chunk)).set(task_id=chunk_id))
+                sent += 1
+            logger.info("Run %s: batch %d, %d voters assigned; %d chunks sent", run_id, number, voters, sent)
+    runs.record_sent(run_id, 1 + 1 + sent + 1)  # the option's task, this one, the chunks, the body
+    return writing.bar("assigner", started)
 
 
 @option(**ASSIGNING)

@@ -3,7 +3,7 @@
 Encoded into RollRun.timeline by the task that finishes a run (``encode``), from the bars its
 tasks returned, and drawn from it here: option 1 is one bar in one lane, 5a one long bar
 after its orchestrator, 5b hundreds of short bars in every lane, 5c a few long ones in every
-lane; an idle gap is a gap in a lane.
+lane, the first of them beside its assigner's; an idle gap is a gap in a lane.
 """
 
 from collections.abc import Iterable, Iterator
@@ -16,6 +16,7 @@ from .units import Bar, Tally, UnitResult
 KINDS = {
     "orchestrator": ("#6a1b9a", "option's own task"),
     "assign": ("#ef6c00", "assign a center"),
+    "assigner": ("#f9a825", "assign in batches"),
     "center": ("#00897b", "a center's rolls"),
     "station": ("#1e88e5", "a station's roll"),
     "batch": ("#2e7d32", "chunk / starmap"),
@@ -27,9 +28,12 @@ DRAWN_KINDS = {**KINDS, OTHER: ("#757575", "other task")}
 
 
 def units(results: Iterable[UnitResult]) -> Iterator[Tally]:
-    """The tallies of single units, with the lists that batches (chunks, starmap) return opened."""
+    """The tallies of single units, with the lists that batches (chunks, starmap) return opened;
+    a bar alone (what 5c's assigner returns) is no unit's."""
     for result in results:
-        yield from (unit for unit in (result if isinstance(result, list) else [result]) if unit is not None)
+        for unit in result if isinstance(result, list) else [result]:
+            if unit is not None and "pages" in unit:
+                yield unit
 
 
 def task_bars(results: list[UnitResult], one_task: bool = False) -> list[Bar]:

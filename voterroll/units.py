@@ -90,5 +90,6 @@ class Plan(NamedTuple):
     pages: int | None
 
 
-# What a unit task returns: a tally; a chunk's list of them; None once its run has ended.
-UnitResult = Tally | list[Tally | None] | None
+# What a header task returns: a tally; a chunk's list of them; None once its run has ended;
+# a bar alone (option 5c's assigner, which writes nothing).
+UnitResult = Tally | list[Tally | None] | Bar | None
