@@ -90,9 +90,10 @@ def test_a_run_page_draws_each_task_in_the_lane_of_its_worker_process(staff_page
     timeline = staff_page.locator("svg.run-timeline")
     expect(timeline).to_be_visible()
     run = RollRun.objects.get()
-    chunks = run.tasks - 2  # the option's own task and the chord body
+    chunks = run.tasks - 3  # the option's own task, its assigner and the chord body
     expect(timeline.locator("rect.bar.batch")).to_have_count(chunks)
     expect(timeline.locator("rect.bar.orchestrator")).to_have_count(1)
+    expect(timeline.locator("rect.bar.assigner")).to_have_count(1)
     expect(timeline.locator("rect.bar.callback")).to_have_count(1)
     assert chunks > 1 and timeline.bounding_box()["width"] > 600
     timeline.scroll_into_view_if_needed()
