@@ -6,8 +6,8 @@ from django.shortcuts import redirect
 from django.urls import path
 from django.utils.html import format_html
 
-from project.admin import ModelAdmin
-from project.formats import local_time, seconds
+from project.admin import ModelAdmin, moment
+from project.formats import seconds
 
 from . import registry
 from .models import LessonRun
@@ -24,7 +24,7 @@ class LessonRunAdmin(ModelAdmin):
     list_filter = ["lesson", "status"]
     fieldsets = [
         (None, {"fields": ["lesson", "claim", "status", "verdict", "figures", "timeline_svg"]}),
-        (None, {"fields": ["started_by", "queued_dt", "started_dt", "finished_dt", "duration"]}),
+        (None, {"fields": ["started_by", "queued", "started", "finished", "duration"]}),
         ("Progress and the lesson's workers' logs", {"fields": ["workers_log"], "classes": ["collapse"]}),
     ]
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
@@ -96,9 +96,9 @@ class LessonRunAdmin(ModelAdmin):
             return None
         return format_html('<pre style="max-height: 24em; overflow: auto">{}</pre>', run.log)
 
-    @admin.display(description="queued", ordering="queued_dt")
-    def queued(self, run):
-        return local_time(run.queued_dt)
+    queued = moment("queued_dt", "queued")
+    started = moment("started_dt", "started")
+    finished = moment("finished_dt", "finished")
 
     @admin.display(description="duration")
     def duration(self, run):

@@ -5,6 +5,19 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.utils.html import format_html
 from django.utils.translation import gettext
 
+from .formats import local_time
+
+
+def moment(field, description):
+    """A list column or read-only field showing the moment in ``field`` to the second, as every
+    page shows one ("-" for none, where a read-only field would print "None")."""
+
+    @admin.display(description=description, ordering=field)
+    def shown(self, obj):
+        return local_time(getattr(obj, field)) or "-"
+
+    return shown
+
 
 class ModelAdmin(admin.ModelAdmin):
     def action_checkbox(self, obj):

@@ -1,11 +1,16 @@
-"""The admin's lists, drawn for less: the same HTML as Django's."""
+"""The admin's lists and pages: the same checkbox as Django's for less, moments to the second."""
+
+import re
+from datetime import UTC, datetime
 
 import pytest
 from django.contrib import admin
 from django.test.html import parse_html
 
+from lessons import registry
+from lessons.models import LessonRun
 from project.admin import ModelAdmin
-from voterroll.models import PollingCenter
+from voterroll.models import PollingCenter, VoterRegister
 
 pytestmark = pytest.mark.django_db
 
@@ -26,3 +31,21 @@ def test_every_list_of_the_project_draws_its_boxes_so():
         and not isinstance(model_admin, ModelAdmin)
     ]
     assert ours == []
+
+
+def test_every_page_shows_a_moment_to_the_second(admin_client):
+    center = PollingCenter.objects.create(number=1, name="School")
+    written = datetime(2026, 12, 4, 19, 4, 7, tzinfo=UTC)
+    PollingCenter.objects.filter(pk=center.pk).update(rolls_written_dt=written)
+    register = VoterRegister.objects.create(file="registers/roll.csv", size=10)
+    lesson = LessonRun.objects.create(lesson=next(iter(registry.LESSONS)))
+
+    for url in [
+        "/admin/voterroll/pollingcenter/",
+        f"/admin/voterroll/pollingcenter/{center.pk}/change/",
+        f"/admin/voterroll/voterregister/{register.pk}/change/",
+        f"/admin/lessons/lessonrun/{lesson.pk}/change/",
+    ]:
+        page = admin_client.get(url).content.decode()
+        assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", page), url
+        assert " p.m." not in page and " a.m." not in page, url

@@ -14,8 +14,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from project.admin import ModelAdmin
-from project.formats import local_time, seconds
+from project.admin import ModelAdmin, moment
+from project.formats import seconds
 
 from . import files, record
 from .charts import duration_chart
@@ -31,9 +31,10 @@ from .timeline import render_timeline
 
 @admin.register(PollingCenter)
 class PollingCenterAdmin(ModelAdmin):
-    list_display = ["number", "name", "voters", "rolls_written_dt", "roll_pages"]
+    list_display = ["number", "name", "voters", "rolls_written", "roll_pages"]
     search_fields = ["number", "name"]
-    readonly_fields = ["rolls_written_dt", "roll_pages", "rolls"]
+    readonly_fields = ["rolls_written", "roll_pages", "rolls"]
+    rolls_written = moment("rolls_written_dt", "rolls written")
 
     @admin.display(description="rolls and signs")
     def rolls(self, center):
@@ -231,7 +232,7 @@ class RollRunAdmin(ModelAdmin):
         # Thousands of links for a big run: folded until asked for.
         (
             "PDFs",
-            {"fields": ["output_dir", "disk", "files_deleted_dt", "roll_files"], "classes": ["collapse"]},
+            {"fields": ["output_dir", "disk", "files_deleted", "roll_files"], "classes": ["collapse"]},
         ),
     ]
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
@@ -298,18 +299,10 @@ class RollRunAdmin(ModelAdmin):
         label = run.get_option_display()
         return f"{label}, center {run.center.number}" if run.center else label
 
-    # A readonly field shows None as "None" (a list column shows its dash): these say "-".
-    @admin.display(description="queued", ordering="queued_dt")
-    def queued(self, run):
-        return local_time(run.queued_dt) or "-"
-
-    @admin.display(description="started", ordering="started_dt")
-    def started(self, run):
-        return local_time(run.started_dt) or "-"
-
-    @admin.display(description="finished", ordering="finished_dt")
-    def finished(self, run):
-        return local_time(run.finished_dt) or "-"
+    queued = moment("queued_dt", "queued")
+    started = moment("started_dt", "started")
+    finished = moment("finished_dt", "finished")
+    files_deleted = moment("files_deleted_dt", "files deleted")
 
     @admin.display(description="status", ordering="status")
     def state(self, run):
@@ -516,7 +509,7 @@ class VoterRegisterAdmin(ModelAdmin):
     list_filter = ["status"]
     list_select_related = ["uploaded_by"]
     fields = [
-        *("file_name", "size_shown", "uploaded_by", "queued_dt", "started_dt", "finished_dt"),
+        *("file_name", "size_shown", "uploaded_by", "uploaded", "started", "finished"),
         *("status", "progress", "voters", "centers", "problems"),
     ]
     readonly_fields = fields
@@ -580,9 +573,9 @@ class VoterRegisterAdmin(ModelAdmin):
     def size_shown(self, register):
         return filesizeformat(register.size)
 
-    @admin.display(description="uploaded", ordering="queued_dt")
-    def uploaded(self, register):
-        return local_time(register.queued_dt)
+    uploaded = moment("queued_dt", "uploaded")
+    started = moment("started_dt", "started")
+    finished = moment("finished_dt", "finished")
 
     @admin.display(description="progress")
     def progress(self, register):
