@@ -8,8 +8,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path
 from django.utils.html import format_html, format_html_join
 
-from project.admin import ModelAdmin
-from project.formats import local_time, seconds
+from project.admin import ModelAdmin, moment
+from project.formats import seconds
 
 from .activity import clock, failure_summary, queue_wait_sentences, ready_times, step_states
 from .models import (
@@ -55,13 +55,8 @@ class TaskLogInline(admin.TabularInline):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="created")
-    def created(self, log):
-        return local_time(log.created_dt)
-
-    @admin.display(description="finished")
-    def finished(self, log):
-        return local_time(log.finished_dt)
+    created = moment("created_dt", "created")
+    finished = moment("finished_dt", "finished")  # "-" while it runs, not "None"
 
     @admin.display(description="outcome")
     def outcome(self, log):
@@ -163,9 +158,7 @@ class ReportAdmin(ModelAdmin):
     def kind(self, report):
         return report.kind
 
-    @admin.display(description="created", ordering="created_dt")
-    def created(self, report):
-        return local_time(report.created_dt)
+    created = moment("created_dt", "created")
 
     @admin.display(description="created by")
     def creator(self, report):

@@ -10,6 +10,7 @@ from django.test.html import parse_html
 from lessons import registry
 from lessons.models import LessonRun
 from project.admin import ModelAdmin
+from reports.models import ReportChord, Status
 from voterroll.models import PollingCenter, VoterRegister
 
 pytestmark = pytest.mark.django_db
@@ -49,3 +50,12 @@ def test_every_page_shows_a_moment_to_the_second(admin_client):
         page = admin_client.get(url).content.decode()
         assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", page), url
         assert " p.m." not in page and " a.m." not in page, url
+
+
+def test_a_running_attempt_shows_no_finish_rather_than_none(admin_client):
+    report = ReportChord.objects.create(status=Status.PROCESSING, is_celery_task_sent=True)
+    report.task_logs.create(task_name="report_chord_short")
+
+    page = admin_client.get(f"/admin/reports/reportchord/{report.pk}/change/").content.decode()
+
+    assert "None" not in page
