@@ -1,6 +1,7 @@
 """Reports in the admin: created with one click, then watched, never edited."""
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, Count, Max, Q, Value
 from django.db.models.functions import Cast, Concat
@@ -121,8 +122,9 @@ class ReportAdmin(ModelAdmin):
         return [again, *super().get_urls()]
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        if object_id:
-            fail_stalled()  # the page tells the truth without waiting for beat
+        report = self.get_object(request, unquote(object_id)) if object_id else None
+        if report is not None:
+            fail_stalled(report)  # the page tells its report's truth without waiting for beat
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def run_again_view(self, request, pk):

@@ -115,7 +115,7 @@ def run_callback(kind, step, report_id, attempt, task_id):
         )
 
 
-def fail_stalled():
+def fail_stalled(report=None):
     """Mark Error the reports still working whose tasks were lost: quiet for
     REPORTS_STALLED_AFTER seconds, and no message of theirs left for a worker to run.
 
@@ -124,9 +124,11 @@ def fail_stalled():
     queued, waiting for a retry's countdown or running is waiting, not lost (project.held):
     under a backlog that takes longer than the limit. Should a lost task come back after all
     (a worker restarted on the filesystem broker's machine), its callback still has the last
-    word (run_callback). Beat checks every minute, and so do the admin's pages. Returns how many.
+    word (run_callback). Beat checks every minute. A report's page checks that ``report`` only:
+    under a backlog of thousands, every quiet report's logs and the broker's every message, read
+    for each view, made a page take seconds. Returns how many.
     """
-    if not quiet_reports():
+    if not quiet_reports(report):
         return 0
     # The broker first, then the logs again: a task that ended between the two has logged.
     held = held_tasks()
@@ -135,19 +137,24 @@ def fail_stalled():
         return 0
     waiting = {(name, kwargs.get("report_id")) for name, _, kwargs in held}
     failed = 0
-    for report in quiet_reports():
-        names = {task_name(report.kind, step) for step in WORK_STEPS + CALLBACK_STEPS}
-        if not any((name, report.pk) in waiting for name in names):
-            failed += fail_stalled_report(report)
+    for quiet in quiet_reports(report):
+        names = {task_name(quiet.kind, step) for step in WORK_STEPS + CALLBACK_STEPS}
+        if not any((name, quiet.pk) in waiting for name in names):
+            failed += fail_stalled_report(quiet)
     return failed
 
 
-def quiet_reports():
-    """The reports still working that did nothing for REPORTS_STALLED_AFTER seconds."""
+def quiet_reports(report=None):
+    """The reports still working (``report`` only, if given) that did nothing for
+    REPORTS_STALLED_AFTER seconds."""
     quiet = []
     for report_model in REPORT_MODELS.values():
+        if report is not None and not isinstance(report, report_model):
+            continue
         open_logs = report_model.log_model().objects.filter(report=OuterRef("pk"), finished_dt=None)
         working = report_model.objects.filter(Q(status=Status.PROCESSING) | Exists(open_logs), error="")
+        if report is not None:
+            working = working.filter(pk=report.pk)
         quiet += [report for report in working.prefetch_related("task_logs") if report.is_quiet()]
     return quiet
 

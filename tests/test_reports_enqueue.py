@@ -189,3 +189,25 @@ def test_a_stalled_report_page_says_why_and_offers_to_run_it_again(admin_client,
     again = ReportChord.objects.exclude(pk=report.pk).get()
     assert response.status_code == 302 and response.url == f"/admin/reports/reportchord/{again.pk}/change/"
     assert sent == [("chord", report.pk), ("chord", again.pk)]
+
+
+def test_a_report_page_checks_its_own_report_and_leaves_the_others_to_beat(
+    admin_client, transactional_db, sent
+):
+    """Under a backlog of thousands, every view reading every quiet report and the broker's
+    every message took seconds."""
+    old = timezone.now() - timedelta(seconds=settings.REPORTS_STALLED_AFTER + 60)
+    viewed, other, group = (
+        ReportChord.objects.create(),
+        ReportChord.objects.create(),
+        ReportGroup.objects.create(),
+    )
+    for report in (viewed, other, group):
+        type(report).objects.filter(pk=report.pk).update(created_dt=old)
+
+    admin_client.get(f"/admin/reports/reportchord/{viewed.pk}/change/")
+
+    assert ReportChord.objects.get(pk=viewed.pk).status == Status.ERROR
+    assert ReportChord.objects.get(pk=other.pk).status == Status.PROCESSING
+    assert ReportGroup.objects.get(pk=group.pk).status == Status.PROCESSING
+    assert fail_stalled() == 2  # beat's look: every report
