@@ -7,7 +7,8 @@ export DJANGO_SETTINGS_MODULE := project.settings
 # The real stack the second test pass uses; override to point elsewhere.
 REAL_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/celery_canvas_test
 RABBITMQ_URL ?= amqp://guest:guest@127.0.0.1:5672//
-REDIS_URL ?= redis://127.0.0.1:6379/0
+# A database number of the shared Redis of the tests' own (the lessons use 9); emptied after.
+REDIS_URL ?= redis://127.0.0.1:6379/10
 
 .PHONY: run test lint test-embedded test-real test-storage test-faults install clean
 

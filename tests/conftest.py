@@ -10,6 +10,7 @@ import os
 import threading
 
 import pytest
+import redis
 from django.conf import settings
 
 from tests.reachability import unreachable_services
@@ -37,6 +38,15 @@ def pytest_collection_modifyitems(config, items):
     skip = pytest.mark.skip(reason=message)
     for item in items:
         item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_broker_emptied():
+    """On Redis the broker is a database number of the tests' own (make test's REDIS_URL) on a
+    shared server: what its queues and bindings left there is deleted after the run."""
+    yield
+    if settings.CELERY_BROKER_URL.startswith("redis://"):
+        redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
 
 
 @pytest.fixture(scope="session")
