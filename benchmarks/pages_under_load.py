@@ -45,9 +45,10 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from reports_admin import add_finished_reports  # noqa: E402
 
 from project.processes import running, wait_until  # noqa: E402
-from reports.models import ReportChord, ReportChordTaskLog, ReportGroup, ReportGroupTaskLog, Status  # noqa: E402
+from reports.models import ReportChord, ReportGroup  # noqa: E402
 from tests.workers import running_worker  # noqa: E402
 from voterroll.fake_data import replace_voter_data  # noqa: E402
 from voterroll.models import RollRun, Voter  # noqa: E402
@@ -56,38 +57,13 @@ from voterroll.runs import active_run, start_run, wait_for_outcome  # noqa: E402
 
 BENCHMARK = "pages_under_load benchmark"
 USERNAME = "load-benchmark"
-# A report's tasks as they typically end: (step, retry, status, seconds after it was created).
-STORY = [
-    ("short", 0, Status.FINISHED, 2),
-    ("medium", 0, Status.ERROR, 5),
-    ("medium", 1, Status.FINISHED, 9),
-    ("long", 0, Status.FINISHED, 14),
-    ("finished", 0, Status.FINISHED, 14),
-]
 
 
 def add_reports(count):
-    """``count`` finished reports, half chords and half groups, with their task logs."""
+    """``count`` finished reports, half chords and half groups, made an hour ago."""
     created = timezone.now() - timedelta(hours=1)
-    for model, log_model, kind in [
-        (ReportChord, ReportChordTaskLog, "chord"),
-        (ReportGroup, ReportGroupTaskLog, "group"),
-    ]:
-        reports = model.objects.bulk_create(
-            model(status=Status.FINISHED, is_celery_task_sent=True, created_from=BENCHMARK)
-            for _ in range(count // 2)
-        )
-        log_model.objects.bulk_create(
-            log_model(
-                report=report,
-                task_name=f"report_{kind}_{step}",
-                retry=retry,
-                status=status,
-                finished_dt=created + timedelta(seconds=end),
-            )
-            for report in reports
-            for step, retry, status, end in STORY
-        )
+    for model in (ReportChord, ReportGroup):
+        add_finished_reports(model, count // 2, created, created_from=BENCHMARK)
 
 
 def free_port():

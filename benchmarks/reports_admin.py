@@ -18,6 +18,36 @@ from django_setup import setup_django
 ROUNDS = 20
 
 
+def add_finished_reports(model, count, created, **fields):
+    """``count`` finished reports of ``model`` (ReportChord or ReportGroup) created at
+    ``created``, each with a typical story's task logs: medium fails once and is retried."""
+    from reports.models import Status
+
+    story = [  # (step, retry, status, seconds after ``created``)
+        ("short", 0, Status.FINISHED, 2),
+        ("medium", 0, Status.ERROR, 5),
+        ("medium", 1, Status.FINISHED, 9),
+        ("long", 0, Status.FINISHED, 14),
+        ("finished", 0, Status.FINISHED, 14),
+    ]
+    reports = model.objects.bulk_create(
+        model(status=Status.FINISHED, is_celery_task_sent=True, **fields) for _ in range(count)
+    )
+    log_model = model.log_model()
+    log_model.objects.bulk_create(
+        log_model(
+            report=report,
+            task_name=f"report_{model.kind}_{step}",
+            retry=retry,
+            status=status,
+            finished_dt=created + timedelta(seconds=end),
+        )
+        for report in reports
+        for step, retry, status, end in story
+    )
+    return reports
+
+
 def main(count):
     # The Test configuration in a folder of its own: a throwaway SQLite database.
     os.environ["TEST_VAR_DIR"] = tempfile.mkdtemp(prefix="reports-bench-")
@@ -29,31 +59,10 @@ def main(count):
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from reports.models import ReportChord, ReportChordTaskLog, Status
+    from reports.models import ReportChord
 
     call_command("migrate", verbosity=0)
-    start = timezone.now()
-    reports = ReportChord.objects.bulk_create(
-        [ReportChord(status=Status.FINISHED, is_celery_task_sent=True) for _ in range(count)]
-    )
-    story = [
-        ("short", 0, Status.FINISHED, 2),
-        ("medium", 0, Status.ERROR, 5),
-        ("medium", 1, Status.FINISHED, 9),
-        ("long", 0, Status.FINISHED, 14),
-        ("finished", 0, Status.FINISHED, 14),
-    ]
-    ReportChordTaskLog.objects.bulk_create(
-        ReportChordTaskLog(
-            report=report,
-            task_name=f"report_chord_{step}",
-            retry=retry,
-            status=status,
-            finished_dt=start + timedelta(seconds=end),
-        )
-        for report in reports
-        for step, retry, status, end in story
-    )
+    reports = add_finished_reports(ReportChord, count, timezone.now())
     client = Client(SERVER_NAME="localhost")
     client.force_login(get_user_model().objects.create_superuser("bench", password="bench-only"))
 
