@@ -267,9 +267,8 @@ def assignment_batches(stations: list[Station]) -> list[list[Station]]:
 
     The first batch is about one chunk of writing, so that a process starts writing early;
     each next one is twice the one before, so that a run takes few statements, up to
-    BATCH_CHUNKS chunks: assigning can be slower than writing (on PostgreSQL, whose indexes
-    and keys are kept up row by row, 14 µs a voter against 5 reloading the table), and the
-    processes that write are then fed a batch every few seconds, not half the run at the end.
+    BATCH_CHUNKS chunks, so that the processes that write are fed a batch every few seconds,
+    not half the run at the end. (Used where batches pay: see batches_pay.)
     """
     per_chunk = settings.VOTERROLL_PAGES_PER_SECOND * settings.VOTERROLL_CHUNK_SECONDS
     batches, written, batch_end, size = [], 0, 0, per_chunk
