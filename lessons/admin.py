@@ -6,7 +6,7 @@ from django.shortcuts import redirect
 from django.urls import path
 from django.utils.html import format_html
 
-from project.admin import ModelAdmin, moment
+from project.admin import WorkRecordAdmin, moment
 from project.formats import seconds
 
 from . import registry
@@ -16,7 +16,7 @@ from .timeline import render_timeline
 
 
 @admin.register(LessonRun)
-class LessonRunAdmin(ModelAdmin):
+class LessonRunAdmin(WorkRecordAdmin):
     """Every lesson with its claim and a Run button above, every run of one below; runs are
     started here or by `manage.py lesson`, never edited."""
 
@@ -28,17 +28,6 @@ class LessonRunAdmin(ModelAdmin):
         ("Progress and the lesson's workers' logs", {"fields": ["workers_log"], "classes": ["collapse"]}),
     ]
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
-
-    def has_add_permission(self, request):
-        return False  # runs start through run_view, which queues their task
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        if obj is not None and obj.status in LessonRun.ACTIVE:
-            return False
-        return super().has_delete_permission(request, obj)
 
     def get_urls(self):
         view = self.admin_site.admin_view

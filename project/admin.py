@@ -30,3 +30,20 @@ class ModelAdmin(admin.ModelAdmin):
             obj.pk,
             format_html(gettext("Select this object for an action - {}"), str(obj)),
         )
+
+
+class WorkRecordAdmin(ModelAdmin):
+    """The record of work a task does (a roll run, a register's import, a lesson run): made by
+    a view of its own that queues the task, never edited, and not deleted while its status is
+    one of the model's ACTIVE ones, since its task is at work on it."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.status in self.model.ACTIVE:
+            return False
+        return super().has_delete_permission(request, obj)

@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from project.admin import ModelAdmin, moment
+from project.admin import ModelAdmin, WorkRecordAdmin, moment
 from project.formats import seconds
 
 from . import files, record
@@ -204,7 +204,7 @@ RUN_FIELDS = [
 
 
 @admin.register(RollRun)
-class RollRunAdmin(ModelAdmin):
+class RollRunAdmin(WorkRecordAdmin):
     """Runs side by side; started with a form, never edited. Their PDFs download from here only."""
 
     # Few, short columns: the list must fit a laptop screen beside the admin's navigation.
@@ -236,18 +236,6 @@ class RollRunAdmin(ModelAdmin):
         ),
     ]
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
-
-    def has_add_permission(self, request):
-        return False  # runs start through start_view, which queues their task
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        # An active run's tasks are writing its rolls, and it keeps others from starting.
-        if obj is not None and obj.status in RollRun.ACTIVE:
-            return False
-        return super().has_delete_permission(request, obj)
 
     def delete_model(self, request, obj):
         delete_run(obj)  # its rolls too
@@ -502,7 +490,7 @@ class ImportRegisterForm(forms.Form):
 
 
 @admin.register(VoterRegister)
-class VoterRegisterAdmin(ModelAdmin):
+class VoterRegisterAdmin(WorkRecordAdmin):
     """Uploaded registers and how their import went; a new one comes in through import_view."""
 
     list_display = ["id", "file_name", "status", "uploaded", "uploaded_by", "progress", "voters", "centers"]
@@ -513,17 +501,6 @@ class VoterRegisterAdmin(ModelAdmin):
         *("status", "progress", "voters", "centers", "problems"),
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False  # through import_view, which queues the task
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        if obj is not None and obj.status in VoterRegister.ACTIVE:
-            return False  # its task reads the file
-        return super().has_delete_permission(request, obj)
 
     def delete_model(self, request, obj):
         obj.file.delete(save=False)
