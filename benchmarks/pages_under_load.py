@@ -39,7 +39,6 @@ setup_django()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -92,15 +91,12 @@ def server_env(server):
 
 
 def session_cookies(user, clients):
-    """A logged-in session for each client, made directly (no login form: axes stays out of it)."""
+    """A logged-in session for each client, as Django's test client makes one (no login form)."""
     cookies = []
     for _ in range(clients):
-        session = SessionStore()
-        session["_auth_user_id"] = str(user.pk)
-        session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
-        session["_auth_user_hash"] = user.get_session_auth_hash()
-        session.create()
-        cookies.append({settings.SESSION_COOKIE_NAME: session.session_key})
+        client = Client()
+        client.force_login(user)
+        cookies.append({settings.SESSION_COOKIE_NAME: client.cookies[settings.SESSION_COOKIE_NAME].value})
     return cookies
 
 
